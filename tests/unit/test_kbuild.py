@@ -1,0 +1,48 @@
+"""The generated Go module that builds Kubernetes from the module proxy."""
+
+from __future__ import annotations
+
+import pytest
+
+from fixtures.cluster.local.kbuild import normalize_version, render_gomod, staging_modules
+
+UPSTREAM = """module k8s.io/kubernetes
+
+go 1.24.0
+
+godebug default=go1.24
+
+require (
+\tgithub.com/x/y v1.0.0
+)
+
+replace (
+\tk8s.io/api => ./staging/src/k8s.io/api
+\tk8s.io/client-go => ./staging/src/k8s.io/client-go
+\tk8s.io/kubelet => ./staging/src/k8s.io/kubelet
+)
+"""
+
+
+def test_staging_modules_are_read_from_the_tags_go_mod() -> None:
+    assert staging_modules(UPSTREAM) == ["k8s.io/api", "k8s.io/client-go", "k8s.io/kubelet"]
+
+
+def test_each_staging_module_is_replaced_by_its_published_v0_twin() -> None:
+    gomod = render_gomod("v1.34.4", UPSTREAM)
+    assert "require k8s.io/kubernetes v1.34.4" in gomod
+    for module in staging_modules(UPSTREAM):
+        assert f"\t{module} => {module} v0.34.4" in gomod
+    assert "./staging" not in gomod
+    assert "go 1.24.0" in gomod and "godebug default=go1.24" in gomod
+
+
+@pytest.mark.parametrize("given,expected", [("1.34.4", "v1.34.4"), ("v1.35.0", "v1.35.0")])
+def test_versions_are_normalized(given: str, expected: str) -> None:
+    assert normalize_version(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["1.34", "latest", "v2.0.0", "v1.34.4-rc.1"])
+def test_bad_versions_are_rejected_clearly(bad: str) -> None:
+    with pytest.raises(ValueError, match="must look like v1.34.4"):
+        normalize_version(bad)
