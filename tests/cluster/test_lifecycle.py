@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from fixtures.cluster import Cluster
-from fixtures.cluster.local.cluster import LocalProvider, _pids_referencing
+from fixtures.cluster.local.cluster import LocalProvider, _pids_referencing, cluster_leftovers
 from fixtures.cluster.local.layout import ClusterRecord, Layout
-from fixtures.cluster.local.mounts import mounts_under
 from fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -35,12 +34,8 @@ def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _nothing_left(name: str) -> list[str]:
-    root = Layout(name).root
-    left = [f"process {pid}" for pid in _pids_referencing(root)]
-    left += [f"mount {m}" for m in mounts_under(root)] if root.exists() else []
-    left += [f"directory {root}"] if root.exists() else []
-    return left
+def _nothing_left(record: ClusterRecord) -> list[str]:
+    return cluster_leftovers(record)
 
 
 def test_cli_up_is_idempotent_and_down_leaves_nothing(cluster: Cluster) -> None:
@@ -52,6 +47,7 @@ def test_cli_up_is_idempotent_and_down_leaves_nothing(cluster: Cluster) -> None:
         assert Path(kubeconfig).is_file()
         record = ClusterRecord.load(name)
         assert record is not None and record.owner_pid is None  # CLI clusters are kept until `down`
+        assert cluster_leftovers(record) != []  # the check below can see a running cluster
         assert record.ports["apiserver"] != ClusterRecord.load(cluster.name).ports["apiserver"]  # type: ignore[union-attr]
         apiserver_pid = Path(Layout(name).pidfile("kube-apiserver")).read_text()
 
@@ -65,7 +61,7 @@ def test_cli_up_is_idempotent_and_down_leaves_nothing(cluster: Cluster) -> None:
     finally:
         down = _cli("down", "--name", name)
     assert down.returncode == 0, down.stderr[-3000:]
-    assert _nothing_left(name) == []
+    assert _nothing_left(record) == []
     assert "absent" in _cli("status", "--name", name).stdout
 
 
@@ -91,6 +87,8 @@ def test_a_killed_harness_cluster_is_removed_by_the_next_up(cluster: Cluster) ->
         line = harness.stdout.readline()
         assert line.strip() == "UP", harness.stderr.read() if harness.stderr else ""
         assert list(_pids_referencing(Layout(name).root)), "the orphan-to-be should be running"
+        record = ClusterRecord.load(name)
+        assert record is not None and record.owner_pid == harness.pid
         os.kill(harness.pid, signal.SIGKILL)  # the harness dies without any teardown
         harness.wait(timeout=10)
         assert list(_pids_referencing(Layout(name).root)), (
@@ -99,7 +97,9 @@ def test_a_killed_harness_cluster_is_removed_by_the_next_up(cluster: Cluster) ->
 
         cleaned = LocalProvider().clean_stale()  # what every `up` does first
         assert name in cleaned
-        wait_for(f"nothing left of {name}", lambda: _nothing_left(name), lambda left: left == [], timeout=30)
+        wait_for(
+            f"nothing left of {name}", lambda: _nothing_left(record), lambda left: left == [], timeout=30
+        )
     finally:
         if harness.poll() is None:
             harness.kill()

@@ -44,5 +44,5 @@ def test_versions_are_normalized(given: str, expected: str) -> None:
 
 @pytest.mark.parametrize("bad", ["1.34", "latest", "v2.0.0", "v1.34.4-rc.1"])
 def test_bad_versions_are_rejected_clearly(bad: str) -> None:
-    with pytest.raises(ValueError, match="must look like v1.34.4"):
+    with pytest.raises(ValueError, match=r"must look like v1\.34\.4"):
         normalize_version(bad)

@@ -1,0 +1,110 @@
+"""Entry point: ``python -m backend_stub [flags]``.  Every flag also reads ``BACKEND_<FLAG>`` from env.
+
+With ``--port 0`` the kernel picks a free port; ``--port-file`` receives it
+once the server listens, so a harness waits on a file instead of guessing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from backend_stub.auth import Authenticator, JwtKeyAuthenticator, SelfSubjectAccessReviewAuthenticator
+from backend_stub.server import BackendPolicy, BackendServer
+from longhaul.ledger import SessionLedger
+from longhaul.logfmt import log_event
+
+IN_CLUSTER_CA = Path("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt")
+
+
+def parse_args(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="backend_stub", description=__doc__)
+
+    def opt(flag: str, **kwargs: object) -> None:
+        name = "BACKEND_" + flag.lstrip("-").replace("-", "_").upper()
+        if name in env:
+            kwargs["default"] = (
+                env[name] if kwargs.get("action") != "store_true" else env[name] in ("1", "true")
+            )
+        p.add_argument(flag, help=f"{kwargs.pop('help', '')} [{name}]", **kwargs)  # type: ignore[arg-type]
+
+    opt("--host", default="127.0.0.1", help="address to listen on")
+    opt("--port", type=int, default=0, help="port (0: any free port)")
+    opt("--port-file", type=Path, help="write the bound port here once listening")
+    opt("--ledger", type=Path, help="JSON-lines ledger file (reloaded on start)")
+    opt("--auth", choices=["jwt", "kube"], default="jwt", help="jwt: verify with a key; kube: access review")
+    opt("--jwt-public-key", type=Path, help="PEM public key for --auth jwt")
+    opt("--audience", help="required JWT audience (--auth jwt)")
+    opt("--kube-api", help="apiserver URL for --auth kube (default: in-cluster)")
+    opt("--kube-ca", type=Path, help="apiserver CA bundle for --auth kube")
+    opt("--kube-insecure", action="store_true", help="skip apiserver TLS verification")
+    opt("--max-connection-age", type=float, help="close each connection after this many seconds")
+    opt("--close-on-token-expiry", action="store_true", help="close a connection when its token expires")
+    opt("--ping-interval", type=float, default=30.0, help="WebSocket ping interval in seconds")
+    opt(
+        "--close-timeout",
+        type=float,
+        default=2.0,
+        help="seconds to wait for a peer to close (bounds shutdown)",
+    )
+    args = p.parse_args(list(argv))
+    if args.auth == "jwt" and args.jwt_public_key is None:
+        p.error("--auth jwt needs --jwt-public-key")
+    return args
+
+
+def authenticator_from(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> Authenticator:
+    if args.auth == "jwt":
+        return JwtKeyAuthenticator.from_file(args.jwt_public_key, args.audience)
+    api = args.kube_api or "https://{}:{}".format(
+        env.get("KUBERNETES_SERVICE_HOST", "kubernetes.default.svc"),
+        env.get("KUBERNETES_SERVICE_PORT", "443"),
+    )
+    ca = args.kube_ca or (IN_CLUSTER_CA if IN_CLUSTER_CA.exists() else None)
+    return SelfSubjectAccessReviewAuthenticator(api, ca, args.kube_insecure)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    ledger = SessionLedger(args.ledger)
+    policy = BackendPolicy(
+        args.max_connection_age, args.close_on_token_expiry, args.ping_interval, args.close_timeout
+    )
+    backend = BackendServer(authenticator_from(args), ledger, policy)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with backend.serve(args.host, args.port) as server:
+            port = BackendServer.bound_port(server)
+            if args.port_file:
+                tmp = args.port_file.with_name(args.port_file.name + ".tmp")
+                tmp.write_text(f"{port}\n")
+                tmp.replace(args.port_file)
+            log_event(
+                "listening",
+                host=args.host,
+                port=port,
+                auth=args.auth,
+                ledger=args.ledger,
+                max_connection_age=args.max_connection_age,
+                close_on_token_expiry=args.close_on_token_expiry,
+            )
+            await stop.wait()
+            log_event("stopping")
+    finally:
+        ledger.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    asyncio.run(serve(parse_args(sys.argv[1:] if argv is None else argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

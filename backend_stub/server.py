@@ -1,0 +1,262 @@
+"""BackendServer: the session WebSocket endpoint, with a ledger of everything it saw.
+
+Behaves like the real backend where the runner can tell: the same path, token
+sources and status codes, a ping every 30 s.  Beyond that it records evidence
+(:class:`longhaul.ledger.SessionLedger`) and offers the faults a scenario
+needs, each off by default:
+
+* ``max_connection_age``: close every connection after N seconds (code 4000),
+  as a load balancer does; this is what makes a runner reconnect, and so
+  re-present its token, during a test;
+* ``close_on_token_expiry``: close a connection when its token's ``exp``
+  passes (code 4001), for a backend that re-validates;
+* ``POST /debug/drop?session=S[&abort=1]``: close (1012) or abort (no close
+  frame, like a dead node) live connections now.
+
+``GET /healthz`` answers ``ok``; ``GET /debug/ledger`` returns the ledger as
+JSON lines, for a backend running in a pod whose file the harness cannot read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from backend_stub.auth import Authenticator, AuthResult, extract_token
+from longhaul.ledger import Closed, Delivery, Finished, Handshake, SessionLedger, to_json
+from longhaul.logfmt import log_event
+from longhaul.tokens import fingerprint
+from longhaul.wire import Ack, Bye, Done, Event, Hello, ProtocolError, decode, encode
+
+SESSION_PATH = re.compile(
+    r"^/api/projects/(?P<namespace>[a-z0-9][-a-z0-9]*)/sessions/(?P<session>[a-z0-9][-a-z0-9.]*)/ws$"
+)
+CLOSE_MAX_AGE = 4000
+CLOSE_TOKEN_EXPIRED = 4001
+CLOSE_DROPPED = 1012  # "service restart"
+
+
+@dataclass(frozen=True)
+class BackendPolicy:
+    max_connection_age: float | None = None
+    close_on_token_expiry: bool = False
+    ping_interval: float = 30.0
+    # How long to wait for a peer to finish closing, including one that keeps a
+    # rejected (401/403/404) connection open.  It also bounds how long SIGTERM
+    # takes: websockets' default (10 s) would use up a pod's grace period.
+    close_timeout: float = 2.0
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What the handshake established about a connection, handed to its handler."""
+
+    conn: str
+    namespace: str
+    session: str
+    token_fp: str
+    iat: int | None
+    exp: int | None
+
+
+def _int_claim(claims: Any, name: str) -> int | None:
+    value = claims.get(name)
+    return value if isinstance(value, int) else None
+
+
+class BackendServer:
+    def __init__(self, authenticator: Authenticator, ledger: SessionLedger, policy: BackendPolicy) -> None:
+        self.authenticator = authenticator
+        self.ledger = ledger
+        self.policy = policy
+        self._admitted: dict[str, Admission] = {}
+        self._live: dict[str, tuple[str, ServerConnection]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def serve(self, host: str, port: int) -> Any:
+        """An async context manager yielding the listening websockets Server."""
+        return serve(
+            self._handle,
+            host,
+            port,
+            process_request=self._process_request,
+            ping_interval=self.policy.ping_interval or None,
+            close_timeout=self.policy.close_timeout,
+            server_header=None,
+        )
+
+    @staticmethod
+    def bound_port(server: Server) -> int:
+        return int(next(iter(server.sockets)).getsockname()[1])
+
+    async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        url = urlsplit(request.path)
+        if url.path == "/healthz":
+            return connection.respond(200, "ok\n")
+        if url.path == "/debug/ledger":
+            return connection.respond(200, "".join(to_json(r) + "\n" for r in self.ledger.records))
+        if url.path == "/debug/drop" and request.method == "POST":
+            query = parse_qs(url.query)
+            count = self.drop(query.get("session", [None])[0], abort=query.get("abort", ["0"])[0] == "1")
+            return connection.respond(200, f"dropped {count}\n")
+        match = SESSION_PATH.match(url.path)
+        if match is None or request.method != "GET":
+            return connection.respond(404, "Not found\n")
+        namespace, session = match["namespace"], match["session"]
+        conn = str(connection.id)[:8]
+        token = self._token(request.headers, request.path)
+        if token is None:
+            result = AuthResult(401, "Authorization required")
+        else:
+            result = await self.authenticator.authenticate(token, namespace)
+        fp = fingerprint(token) if token else None
+        if not result.allowed:
+            self.ledger.record(
+                Handshake(
+                    conn=conn,
+                    namespace=namespace,
+                    session=session,
+                    status=result.status,
+                    reason=result.reason,
+                    token_fp=fp,
+                    iat=_int_claim(result.claims, "iat"),
+                    exp=_int_claim(result.claims, "exp"),
+                )
+            )
+            log_event(
+                "rejected",
+                conn=conn,
+                session=session,
+                status=result.status,
+                reason=result.reason,
+                token_fp=fp,
+            )
+            return connection.respond(result.status, result.reason + "\n")
+        self._admitted[str(connection.id)] = Admission(
+            conn=conn,
+            namespace=namespace,
+            session=session,
+            token_fp=fp or "",
+            iat=_int_claim(result.claims, "iat"),
+            exp=_int_claim(result.claims, "exp"),
+        )
+        return None
+
+    @staticmethod
+    def _token(headers: Headers, path: str) -> str | None:
+        try:
+            return extract_token(headers, path)
+        except LookupError:  # repeated header: MultipleValuesError
+            return None
+
+    def drop(self, session: str | None, *, abort: bool = False) -> int:
+        victims = [ws for s, ws in self._live.values() if session in (None, s)]
+        for ws in victims:
+            if abort:
+                ws.transport.abort()
+            else:
+                self._close_later(ws, CLOSE_DROPPED, "dropped by test")
+        return len(victims)
+
+    def _close_later(self, ws: ServerConnection, code: int, reason: str) -> None:
+        task = asyncio.get_running_loop().create_task(ws.close(code, reason))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        adm = self._admitted.pop(str(ws.id))
+        self.ledger.record(
+            Handshake(
+                conn=adm.conn,
+                namespace=adm.namespace,
+                session=adm.session,
+                status=101,
+                reason="accepted",
+                token_fp=adm.token_fp,
+                iat=adm.iat,
+                exp=adm.exp,
+            )
+        )
+        log_event("accepted", conn=adm.conn, session=adm.session, token_fp=adm.token_fp, exp=adm.exp)
+        self._live[adm.conn] = (adm.session, ws)
+        loop = asyncio.get_running_loop()
+        timers: list[asyncio.TimerHandle] = []
+        if self.policy.max_connection_age:
+            timers.append(
+                loop.call_later(
+                    self.policy.max_connection_age, self._close_later, ws, CLOSE_MAX_AGE, "max connection age"
+                )
+            )
+        if self.policy.close_on_token_expiry and adm.exp is not None:
+            timers.append(
+                loop.call_later(
+                    max(0.0, adm.exp - time.time()),
+                    self._close_later,
+                    ws,
+                    CLOSE_TOKEN_EXPIRED,
+                    "token expired",
+                )
+            )
+        try:
+            await self._converse(ws, adm)
+        except ConnectionClosed:
+            pass
+        finally:
+            for timer in timers:
+                timer.cancel()
+            self._live.pop(adm.conn, None)
+            code = ws.close_code if ws.close_code is not None else 1006
+            self.ledger.record(
+                Closed(conn=adm.conn, session=adm.session, code=code, reason=ws.close_reason or "")
+            )
+            log_event("closed", conn=adm.conn, session=adm.session, code=code, reason=ws.close_reason or None)
+
+    async def _converse(self, ws: ServerConnection, adm: Admission) -> None:
+        runner_id: str | None = None
+        async for frame in ws:
+            try:
+                message = decode(frame)
+            except ProtocolError as exc:
+                await ws.close(1008, str(exc)[:100])
+                return
+            if isinstance(message, Hello):
+                runner_id = message.runner_id
+            elif runner_id is None:
+                await ws.close(1008, "hello first")
+                return
+            elif isinstance(message, Event):
+                duplicate = self.ledger.is_recorded(adm.session, runner_id, message.seq)
+                self.ledger.record(
+                    Delivery(
+                        conn=adm.conn,
+                        session=adm.session,
+                        runner_id=runner_id,
+                        seq=message.seq,
+                        token_fp=adm.token_fp,
+                        duplicate=duplicate,
+                    )
+                )
+                await ws.send(encode(Ack(seq=message.seq)))
+            elif isinstance(message, Done):
+                self.ledger.record(
+                    Finished(
+                        conn=adm.conn, session=adm.session, runner_id=runner_id, last_seq=message.last_seq
+                    )
+                )
+                log_event(
+                    "finished",
+                    conn=adm.conn,
+                    session=adm.session,
+                    runner_id=runner_id,
+                    last_seq=message.last_seq,
+                )
+                await ws.send(encode(Bye(last_seq=message.last_seq)))

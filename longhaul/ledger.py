@@ -1,0 +1,220 @@
+"""SessionLedger: what the backend saw, as evidence a scenario can judge.
+
+The backend appends one JSON line per handshake, delivered event, close and
+session end.  Why a file and not only memory: the harness reads it after the
+fact (and after a backend restart, which reloads it so de-duplication spans
+restarts), and it goes into the artifact bundle as is.  It holds token
+*fingerprints* and claims' iat/exp, never a token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """One WebSocket upgrade attempt; ``status`` 101 means accepted."""
+
+    conn: str
+    namespace: str
+    session: str
+    status: int
+    reason: str
+    token_fp: str | None = None
+    iat: int | None = None
+    exp: int | None = None
+    t: float = field(default_factory=time.time)
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == 101
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An event reached the backend; ``duplicate`` if it had been recorded before."""
+
+    conn: str
+    session: str
+    runner_id: str
+    seq: int
+    token_fp: str | None
+    duplicate: bool
+    t: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class Closed:
+    """An accepted connection ended; ``code`` is the WebSocket close code (1006: dropped)."""
+
+    conn: str
+    session: str
+    code: int
+    reason: str
+    t: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The runner declared its last event and the backend acknowledged the end."""
+
+    conn: str
+    session: str
+    runner_id: str
+    last_seq: int
+    t: float = field(default_factory=time.time)
+
+
+Record = Handshake | Delivery | Closed | Finished
+_KINDS: Final[dict[str, type[Record]]] = {
+    "handshake": Handshake,
+    "delivery": Delivery,
+    "closed": Closed,
+    "finished": Finished,
+}
+_NAMES: Final[dict[type[Record], str]] = {cls: name for name, cls in _KINDS.items()}
+
+
+def to_json(record: Record) -> str:
+    return json.dumps({"kind": _NAMES[type(record)], **asdict(record)}, separators=(",", ":"))
+
+
+def from_json(line: str) -> Record | None:
+    """Parse one ledger line; None for a torn or foreign line (a killed writer leaves one)."""
+    try:
+        data: Any = json.loads(line)
+        cls = _KINDS[data.pop("kind")]
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+@dataclass(frozen=True)
+class SessionEvidence:
+    """Everything the ledger holds about one session, with the questions scenarios ask."""
+
+    session: str
+    handshakes: tuple[Handshake, ...]
+    deliveries: tuple[Delivery, ...]
+    closes: tuple[Closed, ...]
+    finishes: tuple[Finished, ...]
+
+    @property
+    def accepted(self) -> tuple[Handshake, ...]:
+        return tuple(h for h in self.handshakes if h.accepted)
+
+    @property
+    def rejected(self) -> tuple[Handshake, ...]:
+        return tuple(h for h in self.handshakes if not h.accepted)
+
+    def accepted_fingerprints(self) -> list[str]:
+        """Distinct token fingerprints of accepted handshakes, in first-use order."""
+        seen: dict[str, None] = {}
+        for h in self.accepted:
+            if h.token_fp:
+                seen.setdefault(h.token_fp)
+        return list(seen)
+
+    def runner_ids(self) -> list[str]:
+        return list(dict.fromkeys(d.runner_id for d in self.deliveries))
+
+    def delivered(self, runner_id: str) -> list[int]:
+        """Sequence numbers recorded (first arrivals only), in arrival order."""
+        return [d.seq for d in self.deliveries if d.runner_id == runner_id and not d.duplicate]
+
+    def duplicates(self, runner_id: str) -> int:
+        return sum(1 for d in self.deliveries if d.runner_id == runner_id and d.duplicate)
+
+    def missing(self, runner_id: str, last_seq: int) -> list[int]:
+        return sorted(set(range(1, last_seq + 1)) - set(self.delivered(runner_id)))
+
+    def exactly_once(self, runner_id: str, last_seq: int) -> bool:
+        """Events 1..last_seq each recorded once, and nothing beyond."""
+        got = self.delivered(runner_id)
+        return sorted(got) == list(range(1, last_seq + 1))
+
+    def describe(self) -> dict[str, object]:
+        """A short, token-free summary for failure messages and reports."""
+        return {
+            "handshakes": [(h.status, h.token_fp, h.reason) for h in self.handshakes],
+            "delivered": {r: len(self.delivered(r)) for r in self.runner_ids()},
+            "duplicates": {r: self.duplicates(r) for r in self.runner_ids()},
+            "closes": [(c.code, c.reason) for c in self.closes],
+            "finished": [(f.runner_id, f.last_seq) for f in self.finishes],
+        }
+
+
+class SessionLedger:
+    """Append-only record store, mirrored to a JSON-lines file when given a path."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._records: list[Record] = []
+        self._seen: set[tuple[str, str, int]] = set()
+        self._out: TextIO | None = None
+        if path is not None:
+            if path.exists():
+                for line in path.read_text(errors="replace").splitlines():
+                    record = from_json(line)
+                    if record is not None:
+                        self._remember(record)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._out = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the ledger
+
+    @classmethod
+    def load(cls, path: Path) -> SessionLedger:
+        """Read a ledger file without writing to it (the harness side)."""
+        ledger = cls()
+        if path.exists():
+            for line in path.read_text(errors="replace").splitlines():
+                record = from_json(line)
+                if record is not None:
+                    ledger._remember(record)
+        return ledger
+
+    def _remember(self, record: Record) -> None:
+        self._records.append(record)
+        if isinstance(record, Delivery):
+            self._seen.add((record.session, record.runner_id, record.seq))
+
+    def is_recorded(self, session: str, runner_id: str, seq: int) -> bool:
+        return (session, runner_id, seq) in self._seen
+
+    def record(self, record: Record) -> None:
+        self._remember(record)
+        if self._out is not None:
+            self._out.write(to_json(record) + "\n")
+            self._out.flush()
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    @property
+    def records(self) -> tuple[Record, ...]:
+        return tuple(self._records)
+
+    def sessions(self) -> list[str]:
+        return list(dict.fromkeys(r.session for r in self._records))
+
+    def evidence(self, session: str) -> SessionEvidence:
+        return evidence_of(session, self._records)
+
+
+def evidence_of(session: str, records: Iterable[Record]) -> SessionEvidence:
+    mine = [r for r in records if r.session == session]
+    return SessionEvidence(
+        session=session,
+        handshakes=tuple(r for r in mine if isinstance(r, Handshake)),
+        deliveries=tuple(r for r in mine if isinstance(r, Delivery)),
+        closes=tuple(r for r in mine if isinstance(r, Closed)),
+        finishes=tuple(r for r in mine if isinstance(r, Finished)),
+    )

@@ -1,0 +1,169 @@
+"""The backend stub as a process: its answers, its ledger, its faults, its restarts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import urllib.error
+
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from fixtures.stub_bench import StubBench
+from fixtures.stub_processes import BackendProcess
+from fixtures.waiting import wait_for
+from longhaul.contract import RunnerExit
+from longhaul.ledger import SessionLedger, to_json
+from longhaul.tokens import fingerprint
+from longhaul.wire import Ack, Event, Hello, decode, encode
+
+pytestmark = pytest.mark.component
+
+
+def handshake(url: str, headers: dict[str, str] | None = None) -> int:
+    """HTTP status of a WebSocket upgrade: 101 if accepted."""
+    try:
+        with connect(url, additional_headers=headers, proxy=None, open_timeout=10):
+            return 101
+    except InvalidStatus as exc:
+        return exc.response.status_code
+
+
+def test_handshake_answers_like_the_real_backend(stubs: StubBench) -> None:
+    backend = stubs.backend()
+    url = backend.url(stubs.namespace, stubs.session)
+    good = stubs.mint()
+    cases = {
+        "bearer": (url, {"Authorization": f"Bearer {good}"}),
+        "forwarded header": (url, {"X-Forwarded-Access-Token": good}),
+        "query": (url + f"?token={good}", {}),
+        "no token": (url, {}),
+        "expired": (url, {"Authorization": f"Bearer {stubs.mint(lifetime=-5)}"}),
+        "garbage": (url, {"Authorization": "Bearer not-a-token"}),
+        "other namespace": (url, {"Authorization": f"Bearer {stubs.mint(namespace='elsewhere')}"}),
+        "unknown path": (url.replace("/ws", "/nope"), {"Authorization": f"Bearer {good}"}),
+    }
+    observed = {name: handshake(u, h) for name, (u, h) in cases.items()}
+    assert observed == {
+        "bearer": 101,
+        "forwarded header": 101,
+        "query": 101,
+        "no token": 401,
+        "expired": 401,
+        "garbage": 401,
+        "other namespace": 403,
+        "unknown path": 404,
+    }
+    ev = backend.evidence(stubs.session)
+    assert [h.status for h in ev.handshakes] == [101, 101, 101, 401, 401, 401, 403]
+    assert ev.handshakes[0].token_fp == fingerprint(good) and ev.handshakes[0].exp
+    assert ev.handshakes[4].reason == "Token expired or invalid" and ev.handshakes[4].exp, (
+        "claims of a rejected token"
+    )
+
+
+def test_events_are_acked_and_duplicates_are_recorded_as_such(stubs: StubBench) -> None:
+    backend = stubs.backend()
+    headers = {"Authorization": f"Bearer {stubs.mint()}"}
+    url = backend.url(stubs.namespace, stubs.session)
+    for _ in range(2):  # the second connection resends seq 2, as a reconnecting runner would
+        with connect(url, additional_headers=headers, proxy=None, open_timeout=10) as ws:
+            ws.send(encode(Hello(runner_id="r1")))
+            for seq in (1, 2):
+                ws.send(encode(Event(seq=seq, body="x")))
+                assert decode(ws.recv(timeout=10)) == Ack(seq=seq)
+    ev = backend.evidence(stubs.session)
+    assert ev.delivered("r1") == [1, 2] and ev.duplicates("r1") == 2
+
+
+def test_event_before_hello_is_a_protocol_violation(stubs: StubBench) -> None:
+    backend = stubs.backend()
+    headers = {"Authorization": f"Bearer {stubs.mint()}"}
+    with connect(backend.url(stubs.namespace, stubs.session), additional_headers=headers, proxy=None) as ws:
+        ws.send(encode(Event(seq=1, body="x")))
+        with pytest.raises(ConnectionClosed) as info:
+            ws.recv(timeout=10)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1008
+    assert backend.evidence(stubs.session).deliveries == ()
+
+
+@pytest.mark.parametrize(
+    ("flag", "lifetime", "code"),
+    [("--close-on-token-expiry", 2, 4001), ("--max-connection-age=1", 600, 4000)],
+)
+def test_connection_policies_close_with_their_codes(
+    stubs: StubBench, flag: str, lifetime: float, code: int
+) -> None:
+    backend = stubs.backend(flag)
+    headers = {"Authorization": f"Bearer {stubs.mint(lifetime=lifetime)}"}
+    url = backend.url(stubs.namespace, stubs.session)
+    with connect(url, additional_headers=headers, proxy=None) as ws, pytest.raises(ConnectionClosed) as info:
+        ws.recv(timeout=15)
+    assert info.value.rcvd is not None and info.value.rcvd.code == code
+    wait_for(
+        "the close in the ledger",
+        lambda: [c.code for c in backend.evidence(stubs.session).closes],
+        lambda codes: codes == [code],
+        timeout=10,
+    )
+
+
+def test_exactly_once_across_a_backend_restart(stubs: StubBench) -> None:
+    backend = stubs.backend()
+    stubs.rotate()
+    runner = stubs.runner(backend, {"BOT_TOKEN_PATH": str(stubs.token_path), "RUNNER_MESSAGES": "60"})
+    wait_for(
+        "some deliveries",
+        lambda: len(backend.evidence(stubs.session).delivered(stubs.runner_id)),
+        lambda n: n >= 10,
+        timeout=20,
+    )
+    backend.restart()
+    assert runner.wait_exit(timeout=30) == RunnerExit.OK
+    ev = backend.evidence(stubs.session)
+    assert ev.exactly_once(stubs.runner_id, 60), ev.describe()
+    assert len(ev.accepted) >= 2 and ev.finishes[-1].last_seq == 60
+
+
+def test_aborted_connection_is_recorded_as_1006_and_the_runner_carries_on(stubs: StubBench) -> None:
+    backend = stubs.backend()
+    stubs.rotate()
+    runner = stubs.runner(backend, {"BOT_TOKEN_PATH": str(stubs.token_path), "RUNNER_MESSAGES": "40"})
+    wait_for(
+        "some deliveries",
+        lambda: len(backend.evidence(stubs.session).delivered(stubs.runner_id)),
+        lambda n: n >= 5,
+        timeout=20,
+    )
+    assert backend.drop(stubs.session, abort=True) == 1
+    assert runner.wait_exit(timeout=30) == RunnerExit.OK
+    ev = backend.evidence(stubs.session)
+    assert ev.closes[0].code == 1006 and ev.exactly_once(stubs.runner_id, 40), ev.describe()
+
+
+def test_health_and_ledger_endpoints(stubs: StubBench) -> None:
+    backend = stubs.backend()
+    assert backend.http("/healthz") == "ok\n"
+    handshake(backend.url(stubs.namespace, stubs.session), {"Authorization": f"Bearer {stubs.mint()}"})
+    wait_for("a closed connection", lambda: len(backend.ledger().records), lambda n: n >= 2, timeout=10)
+    served = backend.http("/debug/ledger")
+    assert served == "".join(to_json(r) + "\n" for r in SessionLedger.load(backend.ledger_path).records)
+    with pytest.raises(urllib.error.HTTPError) as info:
+        backend.http("/api/projects/x/sessions/y/other")
+    assert info.value.code == 404
+    info.value.close()  # a lingering client would delay the backend's shutdown by its close timeout
+
+
+def test_sigterm_stops_the_backend_promptly_despite_a_lingering_client(stubs: StubBench) -> None:
+    """A client that keeps a rejected connection open must not hold up shutdown (pod grace period)."""
+    backend: BackendProcess = stubs.backend()
+    assert backend.process is not None and backend.process.pid is not None
+    with socket.create_connection(("127.0.0.1", backend.port), timeout=5) as lingering:
+        lingering.sendall(b"GET /api/projects/x/sessions/y/other HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert lingering.recv(64).startswith(b"HTTP/1.1 404")
+        os.kill(backend.process.pid, signal.SIGTERM)
+        code = wait_for("the backend to exit", backend.process.returncode, lambda c: c is not None, timeout=6)
+    assert code == 0
+    assert "event=stopping" in backend.log.read_text()
