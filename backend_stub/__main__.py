@@ -45,6 +45,12 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> argp
     opt("--kube-insecure", action="store_true", help="skip apiserver TLS verification")
     opt("--max-connection-age", type=float, help="close each connection after this many seconds")
     opt("--close-on-token-expiry", action="store_true", help="close a connection when its token expires")
+    opt(
+        "--max-token-age",
+        type=float,
+        help="reject tokens issued (iat) more than this many seconds ago; with --close-on-token-expiry "
+        "also close connections at iat + this",
+    )
     opt("--ping-interval", type=float, default=30.0, help="WebSocket ping interval in seconds")
     opt(
         "--close-timeout",
@@ -72,7 +78,11 @@ def authenticator_from(args: argparse.Namespace, env: Mapping[str, str] = os.env
 async def serve(args: argparse.Namespace) -> None:
     ledger = SessionLedger(args.ledger)
     policy = BackendPolicy(
-        args.max_connection_age, args.close_on_token_expiry, args.ping_interval, args.close_timeout
+        max_connection_age=args.max_connection_age,
+        close_on_token_expiry=args.close_on_token_expiry,
+        max_token_age=args.max_token_age,
+        ping_interval=args.ping_interval,
+        close_timeout=args.close_timeout,
     )
     backend = BackendServer(authenticator_from(args), ledger, policy)
     stop = asyncio.Event()
@@ -94,6 +104,7 @@ async def serve(args: argparse.Namespace) -> None:
                 ledger=args.ledger,
                 max_connection_age=args.max_connection_age,
                 close_on_token_expiry=args.close_on_token_expiry,
+                max_token_age=args.max_token_age,
             )
             await stop.wait()
             log_event("stopping")

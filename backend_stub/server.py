@@ -31,7 +31,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from backend_stub.auth import Authenticator, AuthResult, extract_token
+from backend_stub.auth import INVALID, Authenticator, AuthResult, extract_token
 from longhaul.ledger import Closed, Delivery, Finished, Handshake, SessionLedger, to_json
 from longhaul.logfmt import log_event
 from longhaul.tokens import fingerprint
@@ -49,6 +49,10 @@ CLOSE_DROPPED = 1012  # "service restart"
 class BackendPolicy:
     max_connection_age: float | None = None
     close_on_token_expiry: bool = False
+    # Reject (401) a token whose ``iat`` is older than this, and treat iat + max age as its
+    # expiry for ``close_on_token_expiry``: scenarios compress a real 600 s TokenRequest
+    # lifetime into seconds while the API server still judges the token itself.
+    max_token_age: float | None = None
     ping_interval: float = 30.0
     # How long to wait for a peer to finish closing, including one that keeps a
     # rejected (401/403/404) connection open.  It also bounds how long SIGTERM
@@ -117,7 +121,7 @@ class BackendServer:
         if token is None:
             result = AuthResult(401, "Authorization required")
         else:
-            result = await self.authenticator.authenticate(token, namespace)
+            result = self._apply_max_token_age(await self.authenticator.authenticate(token, namespace))
         fp = fingerprint(token) if token else None
         if not result.allowed:
             self.ledger.record(
@@ -150,6 +154,25 @@ class BackendServer:
             exp=_int_claim(result.claims, "exp"),
         )
         return None
+
+    def _apply_max_token_age(self, result: AuthResult) -> AuthResult:
+        limit = self.policy.max_token_age
+        if limit is None or not result.allowed:
+            return result
+        iat = _int_claim(result.claims, "iat")
+        if iat is None:
+            return AuthResult(401, f"{INVALID} (no iat claim; max token age is enforced)", result.claims)
+        age = time.time() - iat
+        if age > limit:
+            return AuthResult(401, f"{INVALID} (token age {age:.0f}s > max {limit:g}s)", result.claims)
+        return result
+
+    def _deadline(self, adm: Admission) -> float | None:
+        """When this connection's token stops being acceptable: its exp, or iat + max token age."""
+        ends = [float(adm.exp)] if adm.exp is not None else []
+        if self.policy.max_token_age is not None and adm.iat is not None:
+            ends.append(adm.iat + self.policy.max_token_age)
+        return min(ends) if ends else None
 
     @staticmethod
     def _token(headers: Headers, path: str) -> str | None:
@@ -196,10 +219,11 @@ class BackendServer:
                     self.policy.max_connection_age, self._close_later, ws, CLOSE_MAX_AGE, "max connection age"
                 )
             )
-        if self.policy.close_on_token_expiry and adm.exp is not None:
+        deadline = self._deadline(adm)
+        if self.policy.close_on_token_expiry and deadline is not None:
             timers.append(
                 loop.call_later(
-                    max(0.0, adm.exp - time.time()),
+                    max(0.0, deadline - time.time()),
                     self._close_later,
                     ws,
                     CLOSE_TOKEN_EXPIRED,

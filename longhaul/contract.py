@@ -71,3 +71,6 @@ class RunnerExit(enum.IntEnum):
     NO_TOKEN_SOURCE = 78  # neither BOT_TOKEN_PATH nor BOT_TOKEN (EX_CONFIG)
     TOKEN_FILE_UNUSABLE = 66  # BOT_TOKEN_PATH set, file missing/unreadable/dir/empty (EX_NOINPUT)
     GAVE_UP = 75  # could not (re)connect before the give-up deadline (EX_TEMPFAIL)
+    # Stopped by SIGTERM/SIGINT before the session finished (128 + 15): never 0, or a Job
+    # would count a deleted pod's runner as a completed session and not replace it.
+    INTERRUPTED = 143

@@ -16,7 +16,10 @@ from runner_stub.token_source import RunnerConfigError, resolve_token_source
 
 
 async def _run_until_signal(session: RunnerSession) -> RunnerExit:
-    """Run the session; SIGTERM/SIGINT (pod deletion) end it cleanly with OK."""
+    """Run the session; SIGTERM/SIGINT (pod deletion) end it cleanly with INTERRUPTED (143).
+
+    Not OK: the session did not finish, and a Job must replace the pod.
+    """
     task = asyncio.create_task(session.run())
     loop = asyncio.get_running_loop()
     stopped_by: list[str] = []
@@ -35,7 +38,7 @@ async def _run_until_signal(session: RunnerSession) -> RunnerExit:
         log_event(
             "stopped", signal=stopped_by[0], last_seq=session.outbox.last_seq, pending=len(session.outbox)
         )
-        return RunnerExit.OK
+        return RunnerExit.INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

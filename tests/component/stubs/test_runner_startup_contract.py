@@ -99,7 +99,7 @@ def test_no_token_source_exits_78(stubs: StubBench) -> None:
     assert "no token source" in runner.events("fatal")[0]["error"]
 
 
-def test_sigterm_ends_an_open_ended_runner_cleanly(stubs: StubBench) -> None:
+def test_sigterm_ends_an_unfinished_runner_with_exit_143_so_a_job_replaces_it(stubs: StubBench) -> None:
     backend = stubs.backend()
     stubs.rotate()
     runner = stubs.runner(backend, {"BOT_TOKEN_PATH": str(stubs.token_path)})
@@ -110,5 +110,5 @@ def test_sigterm_ends_an_open_ended_runner_cleanly(stubs: StubBench) -> None:
         timeout=20,
     )
     runner.signal()
-    assert runner.wait_exit(timeout=10) == RunnerExit.OK
+    assert runner.wait_exit(timeout=10) == RunnerExit.INTERRUPTED
     assert runner.events("stopped")[0]["signal"] == "SIGTERM"
