@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
-from collections.abc import Iterator
 
 import jwt
 import pytest
@@ -18,15 +16,6 @@ from fixtures.waiting import wait_for
 from longhaul.tokens import fingerprint
 
 pytestmark = pytest.mark.cluster
-
-
-@pytest.fixture()
-def namespace(cluster: Cluster) -> Iterator[str]:
-    api = client.CoreV1Api(admin_client(cluster.kubeconfig))
-    name = f"t-{uuid.uuid4().hex[:8]}"
-    api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    api.delete_namespace(name)
 
 
 def _mint(core: client.CoreV1Api, ns: str, sa: str, seconds: int = 600) -> str:
