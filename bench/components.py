@@ -23,8 +23,6 @@ token appears in any log the run produced.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 import tempfile
 import time
@@ -35,25 +33,12 @@ from pathlib import Path
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from bench._util import Figures, markdown, summarize, timed, write_json
 from fixtures.stub_bench import StubBench
 from fixtures.stub_processes import BackendProcess
 from fixtures.waiting import wait_for
 from longhaul.contract import RunnerExit
 from longhaul.tokens import fingerprint
-
-Figures = dict[str, dict[str, float]]
-
-
-def summarize(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"n": len(ordered), "p50": statistics.median(ordered), "p95": p95, "max": ordered[-1]}
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 def handshake(url: str, token: str) -> int:
@@ -145,13 +130,6 @@ def run(quick: bool) -> Figures:
     return figures
 
 
-def markdown(figures: Figures) -> str:
-    lines = ["| figure | n | p50 | p95 | max |", "| --- | ---: | ---: | ---: | ---: |"]
-    for name, f in figures.items():
-        lines.append(f"| {name} | {f['n']:.0f} | {f['p50']:.3f} | {f['p95']:.3f} | {f['max']:.3f} |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="bench.components", description=__doc__.split("\n\n")[0] if __doc__ else ""
@@ -164,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(figures))
     print(f"\n(total {time.monotonic() - started:.1f}s)")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        write_json(args.json, figures)
     return 0
 
 

@@ -21,58 +21,24 @@ Prints a Markdown table; ``--json FILE`` also writes the figures.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from bench._util import Figures, markdown, scratch_env, summarize, timed, write_json
 from fixtures.cluster.local.containerd import Containerd
 from fixtures.cluster.local.containerd_cleanup import leftovers
 from fixtures.cluster.local.hostdeps import node_tools_unavailable_reason
 from fixtures.cluster.local.images import NodeImages, RunnerImageRecipe, build_node_images, build_runner_image
 from fixtures.cluster.local.mounts import remove_tree
 
-Figures = dict[str, dict[str, float]]
-
-
-def summarize(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"n": len(ordered), "p50": statistics.median(ordered), "p95": p95, "max": ordered[-1]}
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
-
-
-@contextmanager
-def scratch_cache() -> Iterator[Path]:
-    """A throw-away ``$LONGHAUL_CACHE``, so a build is truly cold."""
-    old = os.environ.get("LONGHAUL_CACHE")
-    tmp = Path(tempfile.mkdtemp(prefix="longhaul-cold-cache-"))
-    os.environ["LONGHAUL_CACHE"] = str(tmp)
-    try:
-        yield tmp
-    finally:
-        if old is None:
-            os.environ.pop("LONGHAUL_CACHE", None)
-        else:
-            os.environ["LONGHAUL_CACHE"] = old
-        remove_tree(tmp)
-
 
 def bench_builds(n: int, cold: bool) -> Figures:
     figures: Figures = {}
     if cold:
-        with scratch_cache():
+        with scratch_env("LONGHAUL_CACHE"):
             seconds = timed(build_runner_image)
         figures["runner_build_cold_s"] = summarize([seconds])
     build_runner_image()  # make sure the real cache is warm
@@ -121,13 +87,6 @@ def bench_runtime(n: int) -> Figures:
     return {name: summarize([s[name] for s in samples]) for name in samples[0]}
 
 
-def markdown(figures: Figures) -> str:
-    lines = ["| figure | n | p50 | p95 | max |", "| --- | ---: | ---: | ---: | ---: |"]
-    for name, f in figures.items():
-        lines.append(f"| {name} | {f['n']:.0f} | {f['p50']:.3f} | {f['p95']:.3f} | {f['max']:.3f} |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.images", description=__doc__.split("\n\n")[0] if __doc__ else "")
     p.add_argument("--quick", action="store_true", help="fewer samples and no cold build (a smoke run)")
@@ -143,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(figures))
     print(f"\n(total {time.monotonic() - started:.1f}s)")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        write_json(args.json, figures)
     return 0
 
 
