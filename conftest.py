@@ -9,5 +9,5 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
-_INSTALLED = any(ep.value == "fixtures.plugin" for ep in entry_points(group="pytest11"))
-pytest_plugins = [] if _INSTALLED else ["fixtures.plugin"]
+_INSTALLED = {ep.value for ep in entry_points(group="pytest11")}
+pytest_plugins = [p for p in ("fixtures.plugin", "fixtures.e2e_plugin") if p not in _INSTALLED]

@@ -1,0 +1,122 @@
+"""Faults a scenario injects mid-session, each through the :class:`PlatformControls` a run provides.
+
+A fault knows *what* to break; the platform knows *how* on this provider.
+That keeps scenario definitions provider-neutral, and lets a fault that a
+provider cannot perform (restarting the API server of someone else's
+cluster) skip with a reason instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class PlatformControls(Protocol):
+    def delete_token_secret(self) -> None: ...
+
+    def recreate_service_account(self) -> None: ...
+
+    def restart_operator(self, down_for: float) -> None: ...
+
+    def stop_operator(self) -> None: ...
+
+    def restart_backend(self, down_for: float) -> None: ...
+
+    def restart_cluster_component(self, component: str) -> None: ...
+
+    def delete_runner_pod(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeleteTokenSecret:
+    at: float
+
+    @property
+    def label(self) -> str:
+        return "delete the token Secret"
+
+    def apply(self, platform: PlatformControls) -> None:
+        platform.delete_token_secret()
+
+
+@dataclass(frozen=True)
+class RecreateServiceAccount:
+    """Delete and recreate the session's ServiceAccount: its old tokens are revoked at once."""
+
+    at: float
+
+    @property
+    def label(self) -> str:
+        return "recreate the ServiceAccount (revokes old tokens)"
+
+    def apply(self, platform: PlatformControls) -> None:
+        platform.recreate_service_account()
+
+
+@dataclass(frozen=True)
+class RestartOperator:
+    at: float
+    down_for: float = 2.0
+
+    @property
+    def label(self) -> str:
+        return f"restart the operator (down {self.down_for:g}s)"
+
+    def apply(self, platform: PlatformControls) -> None:
+        platform.restart_operator(self.down_for)
+
+
+@dataclass(frozen=True)
+class StopRefreshing:
+    """The operator stops for good: tokens age past the backend's limit and reconnects must fail loudly."""
+
+    at: float
+
+    @property
+    def label(self) -> str:
+        return "stop the operator (refresh stalls)"
+
+    def apply(self, platform: PlatformControls) -> None:
+        platform.stop_operator()
+
+
+@dataclass(frozen=True)
+class RestartBackend:
+    at: float
+    down_for: float = 2.0
+
+    @property
+    def label(self) -> str:
+        return f"restart the backend (down {self.down_for:g}s)"
+
+    def apply(self, platform: PlatformControls) -> None:
+        platform.restart_backend(self.down_for)
+
+
+@dataclass(frozen=True)
+class RestartApiServer:
+    """Needs the provider capability ``ComponentRestarter`` (local provider)."""
+
+    at: float
+
+    @property
+    def label(self) -> str:
+        return "restart kube-apiserver"
+
+    def apply(self, platform: PlatformControls) -> None:
+        platform.restart_cluster_component("kube-apiserver")
+
+
+@dataclass(frozen=True)
+class DeleteRunnerPod:
+    """The Job replaces the pod; the new incarnation must pick the session up."""
+
+    at: float
+
+    @property
+    def label(self) -> str:
+        return "delete the runner pod"
+
+    def apply(self, platform: PlatformControls) -> None:
+        platform.delete_runner_pod()

@@ -1,0 +1,103 @@
+"""What a scenario is: data that says what happens and what must hold.
+
+A scenario never says *how* to poll or where logs live; the runner in
+``fixtures/scenario_run.py`` turns it into actions on a real cluster and
+collects :class:`~scenarios.evidence.Evidence`, and each expectation judges
+that evidence.  The same scenario runs on every provider and, with other
+``Timings``, in the fast and the soak tier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol
+
+from longhaul.contract import Contract
+
+if TYPE_CHECKING:
+    from scenarios.evidence import Evidence
+    from scenarios.faults import PlatformControls
+
+
+def s(seconds: float) -> float:
+    """Seconds, spelled out where a scenario reads like a sentence: ``refresh_every=s(4)``."""
+    return float(seconds)
+
+
+def minutes(value: float) -> float:
+    return float(value) * 60.0
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Every clock in a scenario.
+
+    ``max_token_age`` is the backend's policy: it compresses a real token's
+    lifetime into seconds (the API server still validates the token), so a
+    fast run sees many rotations.  ``None`` means the token's own ``exp``
+    decides, as in the soak tier with real 600 s tokens.
+    """
+
+    refresh_every: float
+    duration: float  # how long the runner keeps producing messages
+    max_token_age: float | None = None
+    token_lifetime: int = 600  # TokenRequest expirationSeconds (API minimum: 600)
+    check_period: float = 1.0  # operator reconcile period
+    message_interval: float = 0.5
+    give_up_after: float = 20.0  # runner: seconds offline before exiting 75
+    settle: float = 90.0  # extra time allowed on top of duration for the session to end
+
+    @property
+    def messages(self) -> int:
+        return max(1, int(self.duration / self.message_interval))
+
+    @property
+    def deadline(self) -> float:
+        return self.duration + self.settle
+
+
+class Fault(Protocol):
+    """Something done to the platform at ``at`` seconds after the session started."""
+
+    @property
+    def at(self) -> float: ...
+
+    @property
+    def label(self) -> str: ...
+
+    def apply(self, platform: PlatformControls) -> None: ...
+
+
+class Expectation(Protocol):
+    """A property of the evidence; returns the problems found (empty: it holds)."""
+
+    @property
+    def label(self) -> str: ...
+
+    def problems(self, evidence: Evidence) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class RunnerOverride:
+    """Run the runner container with another command (e.g. to point BOT_TOKEN_PATH elsewhere)."""
+
+    command: str  # shell command line, run with /bin/sh -c
+    why: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    contract: Contract
+    timings: Timings
+    expect: Sequence[Expectation]
+    faults: Sequence[Fault] = ()
+    runner: RunnerOverride | None = None
+    ends_with: str = "finished"  # "finished" (ledger) or "runner-exit" (pod terminated)
+    needs: frozenset[str] = field(default_factory=frozenset)  # provider capabilities, e.g. "restart"
+    tier: str = "fast"
+    description: str = ""
+
+    def with_timings(self, timings: Timings, *, tier: str) -> Scenario:
+        return replace(self, timings=timings, tier=tier, name=f"{self.name}-{tier}")
