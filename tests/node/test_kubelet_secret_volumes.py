@@ -7,9 +7,6 @@ server's log endpoint (which also proves pod logs are retrievable).
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
 from kubernetes import client
 
@@ -32,15 +29,6 @@ while True:
           f"data={os.readlink('/app/runner-token/..data')} sub={read('/sub/k8s-token')}", flush=True)
     time.sleep(0.2)
 """
-
-
-@pytest.fixture()
-def namespace(cluster: Cluster) -> Iterator[str]:
-    core = client.CoreV1Api(admin_client(cluster.kubeconfig))
-    name = f"n-{uuid.uuid4().hex[:8]}"
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    core.delete_namespace(name)
 
 
 def _lines(core: client.CoreV1Api, ns: str, pod: str) -> list[dict[str, str]]:
