@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from backend_stub.auth import Authenticator, JwtKeyAuthenticator, SelfSubjectAccessReviewAuthenticator
+from backend_stub.jwks import JwksAuthenticator, JwksError, JwksFile, JwksSource, JwksUrl, KeySet
 from backend_stub.server import BackendPolicy, BackendServer
 from longhaul.ledger import SessionLedger
 from longhaul.logfmt import log_event
@@ -37,9 +38,25 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> argp
     opt("--port", type=int, default=0, help="port (0: any free port)")
     opt("--port-file", type=Path, help="write the bound port here once listening")
     opt("--ledger", type=Path, help="JSON-lines ledger file (reloaded on start)")
-    opt("--auth", choices=["jwt", "kube"], default="jwt", help="jwt: verify with a key; kube: access review")
+    opt(
+        "--auth",
+        choices=["jwt", "jwks", "kube"],
+        default="jwt",
+        help="jwt: verify with a key; jwks: verify with the issuer's key set; kube: access review",
+    )
     opt("--jwt-public-key", type=Path, help="PEM public key for --auth jwt")
-    opt("--audience", help="required JWT audience (--auth jwt)")
+    opt("--jwks-url", help="key set URL for --auth jwks, e.g. <apiserver>/openid/v1/jwks")
+    opt("--jwks-file", type=Path, help="local key set (JWKS JSON) for --auth jwks")
+    opt("--jwks-ca-file", type=Path, help="CA bundle to verify an https --jwks-url")
+    opt("--jwks-token-file", type=Path, help="bearer token to fetch --jwks-url (read on every fetch)")
+    opt(
+        "--jwks-refresh-interval",
+        type=float,
+        default=10.0,
+        help="minimum seconds between key set fetches caused by an unknown kid",
+    )
+    opt("--audience", help="required JWT audience (--auth jwt, jwks)")
+    opt("--issuer", help="required JWT issuer (--auth jwt, jwks)")
     opt("--kube-api", help="apiserver URL for --auth kube (default: in-cluster)")
     opt("--kube-ca", type=Path, help="apiserver CA bundle for --auth kube")
     opt("--kube-insecure", action="store_true", help="skip apiserver TLS verification")
@@ -61,12 +78,50 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> argp
     args = p.parse_args(list(argv))
     if args.auth == "jwt" and args.jwt_public_key is None:
         p.error("--auth jwt needs --jwt-public-key")
+    problem = jwks_flag_problem(args)
+    if problem:
+        p.error(problem)
     return args
 
 
+def jwks_flag_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the ``--jwks-*`` flags, if anything (checked before anything starts)."""
+    given = [f for f in ("url", "file", "ca_file", "token_file") if getattr(args, "jwks_" + f) is not None]
+    if args.auth != "jwks":
+        return f"--jwks-{given[0].replace('_', '-')} is only for --auth jwks" if given else None
+    if (args.jwks_url is None) == (args.jwks_file is None):
+        return "--auth jwks needs exactly one of --jwks-url and --jwks-file"
+    if args.jwks_file is not None and (args.jwks_ca_file or args.jwks_token_file):
+        return "--jwks-ca-file and --jwks-token-file are only for --jwks-url"
+    if args.jwks_url is not None:
+        scheme = args.jwks_url.partition("://")[0].lower()
+        if scheme not in ("https", "http"):
+            return f"--jwks-url must be an http(s) URL, not {args.jwks_url!r}"
+        if scheme == "http" and (args.jwks_ca_file or args.jwks_token_file):
+            return "--jwks-ca-file and --jwks-token-file need an https --jwks-url (no token in clear text)"
+    if args.jwks_refresh_interval < 0:
+        return "--jwks-refresh-interval must not be negative"
+    for flag in ("jwks_file", "jwks_ca_file", "jwks_token_file"):
+        path = getattr(args, flag)
+        if path is not None and not path.is_file():
+            return f"--{flag.replace('_', '-')} {path}: no such file"
+    return None
+
+
 def authenticator_from(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> Authenticator:
+    """The configured authenticator; for jwks the key set is fetched now (JwksError if it cannot be)."""
     if args.auth == "jwt":
-        return JwtKeyAuthenticator.from_file(args.jwt_public_key, args.audience)
+        return JwtKeyAuthenticator.from_file(args.jwt_public_key, args.audience, args.issuer)
+    if args.auth == "jwks":
+        source: JwksSource = (
+            JwksFile(args.jwks_file)
+            if args.jwks_file is not None
+            else JwksUrl(args.jwks_url, args.jwks_ca_file, args.jwks_token_file)
+        )
+        keys = KeySet(source, args.jwks_refresh_interval)
+        keys.load()
+        log_event("jwks_loaded", source=source.describe(), keys=len(keys.kids), kids=",".join(keys.kids))
+        return JwksAuthenticator(keys, args.audience, args.issuer)
     api = args.kube_api or "https://{}:{}".format(
         env.get("KUBERNETES_SERVICE_HOST", "kubernetes.default.svc"),
         env.get("KUBERNETES_SERVICE_PORT", "443"),
@@ -75,7 +130,7 @@ def authenticator_from(args: argparse.Namespace, env: Mapping[str, str] = os.env
     return SelfSubjectAccessReviewAuthenticator(api, ca, args.kube_insecure)
 
 
-async def serve(args: argparse.Namespace) -> None:
+async def serve(args: argparse.Namespace, authenticator: Authenticator) -> None:
     ledger = SessionLedger(args.ledger)
     policy = BackendPolicy(
         max_connection_age=args.max_connection_age,
@@ -84,7 +139,7 @@ async def serve(args: argparse.Namespace) -> None:
         ping_interval=args.ping_interval,
         close_timeout=args.close_timeout,
     )
-    backend = BackendServer(authenticator_from(args), ledger, policy)
+    backend = BackendServer(authenticator, ledger, policy)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -101,6 +156,8 @@ async def serve(args: argparse.Namespace) -> None:
                 host=args.host,
                 port=port,
                 auth=args.auth,
+                audience=args.audience,
+                issuer=args.issuer,
                 ledger=args.ledger,
                 max_connection_age=args.max_connection_age,
                 close_on_token_expiry=args.close_on_token_expiry,
@@ -113,7 +170,13 @@ async def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    asyncio.run(serve(parse_args(sys.argv[1:] if argv is None else argv)))
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        authenticator = authenticator_from(args)
+    except JwksError as exc:
+        print(f"backend_stub: error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    asyncio.run(serve(args, authenticator))
     return 0
 
 

@@ -10,6 +10,9 @@ expired or invalid``, 403 not allowed, 401 no token):
 * :class:`JwtKeyAuthenticator` verifies a JWT against a public key the harness
   holds, for component tests that have no cluster; a ServiceAccount subject
   from another namespace gets 403.
+* :class:`backend_stub.jwks.JwksAuthenticator` does the same against the
+  issuer's published key set (a cluster's ``/openid/v1/jwks``); see there for
+  what it cannot see that the access review does.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import json
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -64,33 +67,57 @@ def extract_token(headers: Mapping[str, str], path: str) -> str | None:
     return None
 
 
+def verify_jwt(
+    token: str,
+    key: Any,
+    algorithms: Sequence[str],
+    namespace: str,
+    *,
+    audience: str | None = None,
+    issuer: str | None = None,
+) -> AuthResult:
+    """Signature, ``exp`` (required), ``nbf``, and audience/issuer when given; then the namespace rule.
+
+    Any failure is 401 ``Token expired or invalid`` (the caller learns nothing
+    about which check failed; the claims still go to the ledger for iat/exp).
+    A valid ServiceAccount token of another namespace is 403, as RBAC would answer.
+    """
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=list(algorithms),
+            audience=audience,
+            issuer=issuer,
+            options={"require": ["exp"], "verify_aud": audience is not None},
+        )
+    except jwt.PyJWTError:
+        return AuthResult(401, INVALID, unverified_claims(token))
+    subject = str(claims.get("sub", ""))
+    if subject.startswith(SA_PREFIX) and subject[len(SA_PREFIX) :].split(":", 1)[0] != namespace:
+        return AuthResult(403, f"not allowed to list {PLURAL}.{GROUP} in namespace {namespace}", claims)
+    return AuthResult(101, "accepted", claims)
+
+
 @dataclass(frozen=True)
 class JwtKeyAuthenticator:
-    """Verify signature, exp/nbf and (optionally) audience against ``public_key_pem``."""
+    """Verify signature, exp/nbf and (optionally) audience and issuer against ``public_key_pem``."""
 
     public_key_pem: bytes
     audience: str | None = None
     algorithms: tuple[str, ...] = ("RS256", "ES256")
+    issuer: str | None = None
 
     @classmethod
-    def from_file(cls, path: Path, audience: str | None = None) -> JwtKeyAuthenticator:
-        return cls(path.read_bytes(), audience)
+    def from_file(
+        cls, path: Path, audience: str | None = None, issuer: str | None = None
+    ) -> JwtKeyAuthenticator:
+        return cls(path.read_bytes(), audience, issuer=issuer)
 
     async def authenticate(self, token: str, namespace: str) -> AuthResult:
-        try:
-            claims = jwt.decode(
-                token,
-                self.public_key_pem,
-                algorithms=list(self.algorithms),
-                audience=self.audience,
-                options={"require": ["exp"], "verify_aud": self.audience is not None},
-            )
-        except jwt.PyJWTError:
-            return AuthResult(401, INVALID, unverified_claims(token))
-        subject = str(claims.get("sub", ""))
-        if subject.startswith(SA_PREFIX) and subject[len(SA_PREFIX) :].split(":", 1)[0] != namespace:
-            return AuthResult(403, f"not allowed to list {PLURAL}.{GROUP} in namespace {namespace}", claims)
-        return AuthResult(101, "accepted", claims)
+        return verify_jwt(
+            token, self.public_key_pem, self.algorithms, namespace, audience=self.audience, issuer=self.issuer
+        )
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ cluster tier's job).
 from __future__ import annotations
 
 import asyncio
-import datetime
-import ipaddress
 import json
 import ssl
 import threading
@@ -21,10 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given
 from hypothesis import strategies as st
 from websockets.datastructures import Headers
@@ -35,6 +30,7 @@ from backend_stub.auth import (
     SelfSubjectAccessReviewAuthenticator,
     extract_token,
 )
+from fixtures.tls import self_signed_cert
 from fixtures.token_issuer import TokenIssuer
 
 NS = "team-a"
@@ -128,37 +124,9 @@ class FakeAccessReviewAPI:
     requests: list[tuple[str, dict[str, str], dict[str, Any]]] = field(default_factory=list)
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp / "api.crt", tmp / "api.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_file, key_file
-
-
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[FakeAccessReviewAPI]:
-    cert_file, key_file = _self_signed(tmp_path)
+    cert_file, key_file = self_signed_cert(tmp_path)
     state = FakeAccessReviewAPI(ca_file=cert_file)
 
     class Handler(BaseHTTPRequestHandler):
@@ -229,7 +197,7 @@ def test_access_review_outcomes(
 
 
 def test_access_review_refuses_an_untrusted_apiserver(api: FakeAccessReviewAPI, tmp_path: Path) -> None:
-    other_ca, _ = _self_signed(tmp_path / "..")
+    other_ca, _ = self_signed_cert(tmp_path, "other")
     auth = SelfSubjectAccessReviewAuthenticator(api.url, other_ca, timeout=5)
     result = asyncio.run(auth.authenticate("caller-token", NS))
     assert result.status == 502 and not api.requests
