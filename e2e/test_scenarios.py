@@ -12,6 +12,7 @@ from fixtures.cluster import Cluster, ComponentRestarter
 from fixtures.platform import Implementations
 from fixtures.report import scenario_report
 from fixtures.scenario_run import run_scenario
+from longhaul.tokens import redact_jwt_shaped
 from scenarios.catalog import FAST_TIER, SOAK_TIER
 from scenarios.model import Scenario
 
@@ -37,7 +38,8 @@ def check(
     if not failed and not request.config.getoption("--keep-artifacts"):
         shutil.rmtree(bundle, ignore_errors=True)
     details = "\n".join(f"- {label}:\n    " + "\n    ".join(p) for label, p in failed.items())
-    assert not failed, (
+    # Problems may quote a log line of the implementation under test: keep any token out of reports.
+    assert not failed, redact_jwt_shaped(
         f"scenario {scenario.name}: {len(failed)} expectation(s) failed\n{details}\n"
         f"observed: {json.dumps(summary, indent=1, default=str)[:4000]}\nbundle: {bundle}"
     )

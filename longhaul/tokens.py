@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from typing import Any
 
 FINGERPRINT_LEN = 8
+# A JWT as Kubernetes issues them: base64url JSON header and claims, then a signature.
+JWT_SHAPED = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
 
 
 def fingerprint(token: str | bytes) -> str:
@@ -42,3 +45,9 @@ def redact(text: str, tokens: list[str]) -> str:
     for tok in sorted({t.strip() for t in tokens if t.strip()}, key=len, reverse=True):
         text = text.replace(tok, f"<token:{fingerprint(tok)}>")
     return text
+
+
+def redact_jwt_shaped(text: str) -> str:
+    """Replace anything shaped like a JWT by ``<token:FP>``: for text whose tokens are not known
+    (a failure message quoting a log line of an implementation under test)."""
+    return JWT_SHAPED.sub(lambda m: f"<token:{fingerprint(m.group())}>", text)
