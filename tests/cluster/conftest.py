@@ -9,6 +9,9 @@ from fixtures.crd import install_crd
 from fixtures.kube import admin_client
 from operator_stub import manifests
 
+# Helpers shared by test modules of this tier: their asserts report values like a test's own.
+pytest.register_assert_rewrite("backend_helpers")
+
 
 @pytest.fixture(scope="session")
 def session_crd(cluster: Cluster) -> str:

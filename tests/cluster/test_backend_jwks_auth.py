@@ -18,19 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from backend_helpers import assert_runner_delivers, handshake
 from kubernetes import client
 from kubernetes.client.rest import ApiException
-from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
 
 from fixtures.cluster import Cluster
 from fixtures.kube import admin_client, raw_get, request_token, server_and_ca, token_client, whoami
 from fixtures.leak_scan import scan_for_tokens
 from fixtures.procs import ComponentFailed
-from fixtures.stub_bench import FAST_RUNNER_ENV
-from fixtures.stub_processes import BackendProcess, RunnerProcess
+from fixtures.stub_processes import BackendProcess
 from fixtures.waiting import wait_for
-from longhaul.contract import GROUP, PLURAL, RunnerExit
+from longhaul.contract import GROUP, PLURAL
 from longhaul.logfmt import parse_line
 from longhaul.tokens import fingerprint, unverified_claims
 
@@ -115,16 +113,6 @@ def start_backend(keys: ClusterKeys, tmp_path: Path) -> Iterator[Callable[..., B
     assert not leaks, "token values leaked: " + "; ".join(map(str, leaks))
 
 
-def handshake(url: str, token: str | None) -> tuple[int, str]:
-    """(HTTP status, body) of a WebSocket upgrade; 101 if accepted."""
-    headers = {"Authorization": f"Bearer {token}"} if token is not None else None
-    try:
-        with connect(url, additional_headers=headers, proxy=None, open_timeout=15):
-            return 101, ""
-    except InvalidStatus as exc:
-        return exc.response.status_code, exc.response.body.decode(errors="replace").strip()
-
-
 def tampered(token: str) -> str:
     header, claims, signature = token.split(".")
     return f"{header}.{claims}.{signature[::-1]}"  # same kid and claims, broken signature
@@ -140,27 +128,7 @@ def test_a_real_token_verifies_against_the_clusters_keys_and_its_runner_delivers
     assert loaded and int(loaded[0]["keys"]) >= 1 and loaded[0]["source"] == keys.jwks_url
     keys.service_account("runner")
     token = keys.token("runner")
-    token_file = tmp_path / "runner-token" / "k8s-token"
-    token_file.parent.mkdir()
-    token_file.write_text(token)
-    env = {
-        "WEBSOCKET_URL": backend.url(namespace, "s1"),
-        "BOT_TOKEN_PATH": str(token_file),
-        "AGENTIC_SESSION_NAME": "s1",
-        "AGENTIC_SESSION_NAMESPACE": namespace,
-        "RUNNER_ID": "r1",
-        "RUNNER_MESSAGES": "3",
-        **FAST_RUNNER_ENV,
-    }
-    runner = RunnerProcess(tmp_path / "logs", env)
-    try:
-        assert runner.start().wait_exit(timeout=60) == RunnerExit.OK, runner.events()[-5:]
-    finally:
-        runner.stop()
-        token_file.unlink()
-    ev = backend.evidence("s1")
-    assert [(h.status, h.token_fp) for h in ev.handshakes] == [(101, fingerprint(token))]
-    assert ev.exactly_once("r1", 3)
+    assert_runner_delivers(backend, namespace, token, tmp_path)
     # A ServiceAccount of this namespace may not talk about another namespace's sessions.
     assert handshake(backend.url("default", "s2"), token) == (
         403,

@@ -9,27 +9,21 @@ stand-in; the CRD is installed so the question names a served resource.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from backend_helpers import assert_runner_delivers, handshake
 from kubernetes import client
-from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
 
 from fixtures.cluster import Cluster
 from fixtures.kube import admin_client, request_token, server_and_ca
 from fixtures.leak_scan import scan_for_tokens
-from fixtures.stub_bench import FAST_RUNNER_ENV
-from fixtures.stub_processes import BackendProcess, RunnerProcess
+from fixtures.stub_processes import BackendProcess
+from fixtures.tls import self_signed_cert
 from fixtures.waiting import wait_for
-from longhaul.contract import GROUP, PLURAL, RunnerExit
+from longhaul.contract import GROUP, PLURAL
 from longhaul.tokens import fingerprint
 
 pytestmark = pytest.mark.cluster
@@ -96,42 +90,12 @@ def kube_backend(cluster: Cluster, logs: Path, ca_file: str | None = None) -> Ba
     )
 
 
-def handshake(url: str, token: str | None) -> tuple[int, str]:
-    """(HTTP status, body) of a WebSocket upgrade; 101 if accepted."""
-    headers = {"Authorization": f"Bearer {token}"} if token is not None else None
-    try:
-        with connect(url, additional_headers=headers, proxy=None, open_timeout=15):
-            return 101, ""
-    except InvalidStatus as exc:
-        return exc.response.status_code, exc.response.body.decode(errors="replace").strip()
-
-
 def test_a_token_allowed_to_list_sessions_is_accepted_and_its_runner_delivers(
     accounts: Accounts, backend: BackendProcess, namespace: str, tmp_path: Path
 ) -> None:
     accounts.create("reader", may_list_sessions=True)
     token = accounts.token("reader")
-    token_file = tmp_path / "runner-token" / "k8s-token"
-    token_file.parent.mkdir()
-    token_file.write_text(token)
-    env = {
-        "WEBSOCKET_URL": backend.url(namespace, "s1"),
-        "BOT_TOKEN_PATH": str(token_file),
-        "AGENTIC_SESSION_NAME": "s1",
-        "AGENTIC_SESSION_NAMESPACE": namespace,
-        "RUNNER_ID": "r1",
-        "RUNNER_MESSAGES": "3",
-        **FAST_RUNNER_ENV,
-    }
-    runner = RunnerProcess(tmp_path / "logs", env)
-    try:
-        assert runner.start().wait_exit(timeout=60) == RunnerExit.OK, runner.events()[-5:]
-    finally:
-        runner.stop()
-        token_file.unlink()
-    ev = backend.evidence("s1")
-    assert [(h.status, h.token_fp) for h in ev.handshakes] == [(101, fingerprint(token))]
-    assert ev.exactly_once("r1", 3)
+    assert_runner_delivers(backend, namespace, token, tmp_path)
     # RBAC is per namespace: the same valid token may not talk about another namespace's sessions.
     assert handshake(backend.url("default", "s2"), token) == (
         403,
@@ -209,7 +173,8 @@ def test_an_api_server_the_backend_cannot_verify_gets_no_token_and_the_caller_a_
     """With a CA that did not sign the API server's certificate, TLS fails before any token is sent."""
     accounts.create("reader", may_list_sessions=True)
     token = accounts.token("reader")
-    stranger = kube_backend(cluster, tmp_path / "logs", ca_file=str(_unrelated_ca(tmp_path / "other-ca.crt")))
+    unrelated_ca, _ = self_signed_cert(tmp_path, "not-the-cluster-ca")  # its own CA, signed nothing else
+    stranger = kube_backend(cluster, tmp_path / "logs", ca_file=str(unrelated_ca))
     try:
         status, body = handshake(stranger.start().url(namespace, "s1"), token)
     finally:
@@ -217,22 +182,3 @@ def test_an_api_server_the_backend_cannot_verify_gets_no_token_and_the_caller_a_
     # URLError wraps the certificate verification failure: the request (and its token) never left.
     assert (status, body) == (502, "access review failed: URLError")
     assert not scan_for_tokens([tmp_path / "logs"], [token])
-
-
-def _unrelated_ca(path: Path) -> Path:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not-the-cluster-ca")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return path

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ from backend_stub.auth import (
     SelfSubjectAccessReviewAuthenticator,
     extract_token,
 )
-from fixtures.tls import self_signed_cert
+from fixtures.tls import self_signed_cert, serving_https
 from fixtures.token_issuer import TokenIssuer
 
 NS = "team-a"
@@ -143,19 +141,9 @@ def api(tmp_path: Path) -> Iterator[FakeAccessReviewAPI]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    state.url = f"https://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_https(Handler, cert_file, key_file) as base_url:
+        state.url = base_url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def _review(api: FakeAccessReviewAPI, token: str = "caller-token") -> Any:

@@ -13,12 +13,10 @@ import base64
 import hashlib
 import hmac
 import json
-import ssl
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from backend_stub.auth import INVALID, AuthResult
 from backend_stub.jwks import JwksAuthenticator, JwksError, JwksFile, JwksUrl, KeySet, parse_key_set
-from fixtures.tls import self_signed_cert
+from fixtures.tls import self_signed_cert, serving_https
 from fixtures.token_issuer import ISSUER, TokenIssuer
 
 NS = "team-a"
@@ -281,19 +279,9 @@ def endpoint(tmp_path: Path, key_a: TokenIssuer) -> Iterator[JwksEndpoint]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    state.url = f"https://127.0.0.1:{server.server_address[1]}/openid/v1/jwks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving_https(Handler, cert_file, key_file) as base_url:
+        state.url = base_url + "/openid/v1/jwks"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def test_the_url_is_fetched_with_the_token_file_read_afresh_each_time(
