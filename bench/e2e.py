@@ -53,8 +53,13 @@ def scenario_figures(artifacts: Path) -> Figures:
     records = json.loads((artifacts / "scenarios.json").read_text())
     ages = [a for r in records for a in r["token_age_at_connect_s"]]
     gaps = [g for r in records for g in r["reconnect_gaps_s"]]
+    # Container start/finish times have 1 s resolution: 0 means "within the same second".
     fail_fast = [
-        t for r in records if r["scenario"].startswith("missing-file") for t in r["seconds_to_exit"] if t
+        t
+        for r in records
+        if r["scenario"].startswith("missing-file")
+        for t in r["seconds_to_exit"]
+        if t is not None
     ]
     figures: Figures = {}
     for name, samples in (
