@@ -45,8 +45,13 @@ def check(
     )
 
 
+def _params(scenarios: tuple[Scenario, ...]) -> list[object]:
+    """Each scenario as a parameter carrying its kind as a marker: ``-m failfast``, ``-m "fault"``."""
+    return [pytest.param(s, id=s.name, marks=getattr(pytest.mark, s.kind)) for s in scenarios]
+
+
 @pytest.mark.fast
-@pytest.mark.parametrize("scenario", FAST_TIER, ids=lambda s: s.name)
+@pytest.mark.parametrize("scenario", _params(FAST_TIER))
 def test_fast_tier(
     scenario: Scenario,
     cluster: Cluster,
@@ -58,7 +63,7 @@ def test_fast_tier(
 
 
 @pytest.mark.soak
-@pytest.mark.parametrize("scenario", SOAK_TIER, ids=lambda s: s.name)
+@pytest.mark.parametrize("scenario", _params(SOAK_TIER))
 def test_soak_tier(
     scenario: Scenario,
     cluster: Cluster,

@@ -77,6 +77,7 @@ UPSTREAM_CONTRACT = Scenario(
 
 LEGACY_ENV_FALLBACK = Scenario(
     name="legacy-env-fallback",
+    kind="fallback",
     description="BOT_TOKEN from env connects, and (the original bug) cannot reconnect once that "
     "token is rejected",
     contract=Contract.LEGACY_ENV,
@@ -95,6 +96,7 @@ LEGACY_ENV_FALLBACK = Scenario(
 def _fails_fast(variant: str, command: str, cause: str) -> Scenario:
     return Scenario(
         name=f"missing-file-fails-fast-{variant}",
+        kind="failfast",
         description=f"BOT_TOKEN_PATH set but the file is {variant}: exit 66 within seconds, nothing sent",
         contract=Contract.BOT_TOKEN_PATH,
         timings=FAIL_FAST,
@@ -133,6 +135,7 @@ def _survives(
 ) -> Scenario:
     return Scenario(
         name=name,
+        kind="fault",
         contract=Contract.BOT_TOKEN_PATH,
         timings=FAST,
         faults=(fault,),
@@ -150,6 +153,7 @@ FAULTS = (
     _survives("runner-pod-deleted", DeleteRunnerPod(at=s(12)), at_least_new=1),
     Scenario(
         name="refresh-stalled-fails-loudly",
+        kind="fault",
         description="the operator stops refreshing: the session must end with exit 75, not hang",
         contract=Contract.BOT_TOKEN_PATH,
         timings=GIVES_UP,

@@ -97,6 +97,7 @@ class Scenario:
     ends_with: str = "finished"  # "finished" (ledger) or "runner-exit" (pod terminated)
     needs: frozenset[str] = field(default_factory=frozenset)  # provider capabilities, e.g. "restart"
     tier: str = "fast"
+    kind: str = "rotation"  # rotation | fallback | failfast | fault: a pytest marker, for `-m`
     description: str = ""
 
     def with_timings(self, timings: Timings, *, tier: str) -> Scenario:
