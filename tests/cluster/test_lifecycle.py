@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.cluster import Cluster
-from fixtures.cluster.local.cluster import LocalProvider, _pids_referencing, cluster_leftovers
+from fixtures.cluster.local.cluster import LocalProvider, cluster_leftovers
 from fixtures.cluster.local.layout import ClusterRecord, Layout
+from fixtures.procs import pids_mentioning
 from fixtures.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -86,14 +87,12 @@ def test_a_killed_harness_cluster_is_removed_by_the_next_up(cluster: Cluster) ->
         assert harness.stdout is not None
         line = harness.stdout.readline()
         assert line.strip() == "UP", harness.stderr.read() if harness.stderr else ""
-        assert list(_pids_referencing(Layout(name).root)), "the orphan-to-be should be running"
+        assert pids_mentioning(Layout(name).root), "the orphan-to-be should be running"
         record = ClusterRecord.load(name)
         assert record is not None and record.owner_pid == harness.pid
         os.kill(harness.pid, signal.SIGKILL)  # the harness dies without any teardown
         harness.wait(timeout=10)
-        assert list(_pids_referencing(Layout(name).root)), (
-            "killing the harness must not have stopped the cluster"
-        )
+        assert pids_mentioning(Layout(name).root), "killing the harness must not have stopped the cluster"
 
         cleaned = LocalProvider().clean_stale()  # what every `up` does first
         assert name in cleaned
