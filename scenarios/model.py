@@ -100,5 +100,11 @@ class Scenario:
     kind: str = "rotation"  # rotation | fallback | failfast | fault: a pytest marker, for `-m`
     description: str = ""
 
+    @property
+    def disrupts_cluster(self) -> bool:
+        """Restarting a control-plane component breaks every scenario running beside it on the
+        shared cluster, so such a scenario must run alone."""
+        return "restart" in self.needs
+
     def with_timings(self, timings: Timings, *, tier: str) -> Scenario:
         return replace(self, timings=timings, tier=tier, name=f"{self.name}-{tier}")
