@@ -10,4 +10,6 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 
 _INSTALLED = {ep.value for ep in entry_points(group="pytest11")}
-pytest_plugins = [p for p in ("fixtures.plugin", "fixtures.e2e_plugin") if p not in _INSTALLED]
+pytest_plugins = [
+    p for p in ("longhaul.fixtures.plugin.cluster", "longhaul.fixtures.plugin.e2e") if p not in _INSTALLED
+]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from fixtures.cluster.local.mounts import remove_tree
+from longhaul.fixtures.util.mounts import remove_tree
 
 Figures = dict[str, dict[str, float]]
 

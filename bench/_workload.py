@@ -13,9 +13,9 @@ from pathlib import Path
 
 from kubernetes import client
 
-from fixtures.kube import admin_client
-from fixtures.pods import pod_logs, pod_state
-from fixtures.waiting import wait_for
+from longhaul.fixtures.kube.clients import admin_client
+from longhaul.fixtures.kube.pods import pod_logs, pod_state
+from longhaul.fixtures.util.waiting import wait_for
 
 NAMESPACE = "bench"
 SECRET = "tok"

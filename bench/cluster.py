@@ -40,13 +40,13 @@ from types import FrameType
 from bench._util import Figures, markdown, scratch_env, summarize, timed, write_json
 from bench._workload import NodeWorkload
 from bench.images import bench_builds
-from fixtures.cache import cache_root
-from fixtures.cluster import ClusterSpec
-from fixtures.cluster.local import kbuild
-from fixtures.cluster.local.cluster import LocalCluster, LocalProvider
-from fixtures.cluster.local.hostdeps import node_tools_unavailable_reason
-from fixtures.cluster.local.images import build_pause_image, build_runner_image
-from fixtures.progress import phase, say
+from longhaul.fixtures.cluster import DEFAULT_K8S_VERSION, ClusterSpec
+from longhaul.fixtures.cluster.local.cluster import LocalCluster, LocalProvider
+from longhaul.fixtures.cluster.local.hostdeps import node_tools_unavailable_reason
+from longhaul.fixtures.gobuild import kubernetes as kbuild
+from longhaul.fixtures.images.runner import build_pause_image, build_runner_image
+from longhaul.fixtures.util.cache import cache_root
+from longhaul.fixtures.util.progress import phase, say
 
 TARGETS = {"up_api_healthy_s": 10.0, "up_node_ready_s": 20.0, "pod_to_running_s": 5.0}
 UP_FIGURES = {
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="bench.cluster", description=(__doc__ or "").split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="one up/down, 5 pods, 10 updates")
     p.add_argument("--runs", type=int, help="up/down repetitions (default 3, --quick 1)")
-    p.add_argument("--k8s-version", default=kbuild.DEFAULT_K8S_VERSION)
+    p.add_argument("--k8s-version", default=DEFAULT_K8S_VERSION)
     p.add_argument("--sync-frequency", type=float, default=ClusterSpec().sync_frequency_seconds)
     p.add_argument("--cold-build", action="store_true", help="also rebuild every binary from empty caches")
     p.add_argument(

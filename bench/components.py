@@ -34,10 +34,10 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from bench._util import Figures, markdown, summarize, timed, write_json
-from fixtures.stub_bench import StubBench
-from fixtures.stub_processes import BackendProcess
-from fixtures.waiting import wait_for
 from longhaul.contract import RunnerExit
+from longhaul.fixtures.rigs.stub_bench import StubBench
+from longhaul.fixtures.rigs.stub_processes import BackendProcess
+from longhaul.fixtures.util.waiting import wait_for
 from longhaul.tokens import fingerprint
 
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench._util import Figures, markdown, summarize, write_json
-from fixtures.progress import phase, say
+from longhaul.fixtures.util.progress import phase, say
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = {"fast_tier_wall_with_cluster_up_s": 300.0, "fast_tier_wall_cluster_reused_s": 300.0}
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             figures["fast_tier_wall_with_cluster_up_s"] = summarize([took])
         name = f"bench-e2e-{os.getpid()}"
         up = subprocess.run(
-            [sys.executable, "-m", "fixtures.cluster", "up", "--name", name],
+            [sys.executable, "-m", "longhaul.fixtures.cluster", "up", "--name", name],
             cwd=REPO,
             capture_output=True,
             text=True,
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             figures.update(scenario_figures(Path(tmp) / "warm"))
         finally:
             subprocess.run(
-                [sys.executable, "-m", "fixtures.cluster", "down", "--name", name],
+                [sys.executable, "-m", "longhaul.fixtures.cluster", "down", "--name", name],
                 cwd=REPO,
                 capture_output=True,
             )

@@ -28,11 +28,16 @@ import uuid
 from pathlib import Path
 
 from bench._util import Figures, markdown, scratch_env, summarize, timed, write_json
-from fixtures.cluster.local.containerd import Containerd
-from fixtures.cluster.local.containerd_cleanup import leftovers
-from fixtures.cluster.local.hostdeps import node_tools_unavailable_reason
-from fixtures.cluster.local.images import NodeImages, RunnerImageRecipe, build_node_images, build_runner_image
-from fixtures.cluster.local.mounts import remove_tree
+from longhaul.fixtures.cluster.local.containerd import Containerd
+from longhaul.fixtures.cluster.local.containerd_cleanup import leftovers
+from longhaul.fixtures.cluster.local.hostdeps import node_tools_unavailable_reason
+from longhaul.fixtures.images.runner import (
+    NodeImages,
+    RunnerImageRecipe,
+    build_node_images,
+    build_runner_image,
+)
+from longhaul.fixtures.util.mounts import remove_tree
 
 
 def bench_builds(n: int, cold: bool) -> Figures:

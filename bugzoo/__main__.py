@@ -1,6 +1,6 @@
 """``python -m bugzoo``: the fast tier against the reference stubs, then against every variant.
 
-One cluster serves every run (``python -m fixtures.cluster up``, then
+One cluster serves every run (``python -m longhaul.fixtures.cluster up``, then
 ``--reuse-cluster``; ``down`` in ``finally``).  The reference must pass the
 whole tier first: a kill only means something against a suite that passes.
 Each variant then runs the scenarios it claims will catch it (``KILLED_BY``)
@@ -25,10 +25,11 @@ from pathlib import Path
 
 from bugzoo.catalog import PACKAGE_DIR, Variant, all_variants, load
 from bugzoo.runs import PytestRun, RunResult
-from fixtures.stub_processes import REPO_ROOT
-from scenarios.catalog import FAST_TIER
+from longhaul.fixtures.engine.launch import code_root
+from longhaul.fixtures.util.packages import package_dir
+from longhaul.scenarios.catalog import FAST_TIER
 
-RUNNER_CODE_DIRS = (PACKAGE_DIR, REPO_ROOT / "runner_stub", REPO_ROOT / "longhaul")
+RUNNER_CODE_DIRS = (PACKAGE_DIR, package_dir("runner_stub"), package_dir("longhaul"))
 
 
 def say(message: str) -> None:
@@ -76,8 +77,8 @@ def hunt(variant: Variant, template: PytestRun, *, full: bool) -> RunResult:
 
 
 def cluster(action: str, provider: str, name: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "fixtures.cluster", action, "--provider", provider, "--name", name]
-    return subprocess.run(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, check=False)
+    argv = [sys.executable, "-m", "longhaul.fixtures.cluster", action, "--provider", provider, "--name", name]
+    return subprocess.run(argv, cwd=code_root(), stdout=subprocess.PIPE, text=True, check=False)
 
 
 def table(reference: RunResult | None, verdicts: Sequence[Verdict]) -> str:
@@ -110,7 +111,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-reference", action="store_true", help="do not run the reference first")
     p.add_argument("--full", action="store_true", help="the whole tier per variant (no early stop)")
     p.add_argument("--keep-cluster", action="store_true", help="leave the cluster up at the end")
-    p.add_argument("--out", type=Path, default=REPO_ROOT / "longhaul-artifacts" / "mutants")
+    p.add_argument("--out", type=Path, default=code_root() / "longhaul-artifacts" / "mutants")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to every pytest run")
     return p.parse_args(argv)
 

@@ -9,22 +9,19 @@ token is rejected, the session cannot reconnect.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
 from bugzoo._override import Override, apply_all
 from longhaul.contract import Contract
 from operator_stub import __main__ as operator
 from operator_stub import render
-from operator_stub.render import Manifest
+from operator_stub.render import TokenDelivery, TokenDeliveryRule
 from operator_stub.session import Session
 
 KILLED_BY = ("long-session-survives-rotations",)
-Delivery = tuple[list[Manifest], list[Manifest], list[Manifest]]  # (env, volumeMounts, volumes)
-Deliver = Callable[[Session, Contract], Delivery]
 
 
-def env_only(deliver: Deliver) -> Deliver:
-    def deliver_as_env(session: Session, _mode: Contract) -> Delivery:
+def env_only(deliver: TokenDeliveryRule) -> TokenDeliveryRule:
+    def deliver_as_env(session: Session, _mode: Contract) -> TokenDelivery:
         return deliver(session, Contract.LEGACY_ENV)
 
     return deliver_as_env

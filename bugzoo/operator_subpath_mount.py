@@ -9,24 +9,21 @@ when the container started: rotations never reach it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from bugzoo._override import Override, apply_all
 from longhaul.contract import TOKEN_FILE_PATH, UPSTREAM_TOKEN_PATH, Contract
 from operator_stub import __main__ as operator
 from operator_stub import render
-from operator_stub.render import Manifest
+from operator_stub.render import TokenDelivery, TokenDeliveryRule
 from operator_stub.session import Session
 
 KILLED_BY = ("long-session-survives-rotations",)
-Delivery = tuple[list[Manifest], list[Manifest], list[Manifest]]  # (env, volumeMounts, volumes)
-Deliver = Callable[[Session, Contract], Delivery]
 TOKEN_FILE = {Contract.BOT_TOKEN_PATH: TOKEN_FILE_PATH, Contract.UPSTREAM: UPSTREAM_TOKEN_PATH}
 
 
-def file_mount(deliver: Deliver) -> Deliver:
-    def deliver_one_file(session: Session, mode: Contract) -> Delivery:
+def file_mount(deliver: TokenDeliveryRule) -> TokenDeliveryRule:
+    def deliver_one_file(session: Session, mode: Contract) -> TokenDelivery:
         env, mounts, volumes = deliver(session, mode)
         path = TOKEN_FILE.get(mode)
         if path is not None:

@@ -9,22 +9,19 @@ file appears as ``k8s-token`` while the runner reads the fixed path
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
 from bugzoo._override import Override, apply_all
 from longhaul.contract import Contract
 from operator_stub import __main__ as operator
 from operator_stub import render
-from operator_stub.render import Manifest
+from operator_stub.render import TokenDelivery, TokenDeliveryRule
 from operator_stub.session import Session
 
 KILLED_BY = ("upstream-contract-survives-rotations",)
-Delivery = tuple[list[Manifest], list[Manifest], list[Manifest]]  # (env, volumeMounts, volumes)
-Deliver = Callable[[Session, Contract], Delivery]
 
 
-def without_items(deliver: Deliver) -> Deliver:
-    def deliver_whole_secret(session: Session, mode: Contract) -> Delivery:
+def without_items(deliver: TokenDeliveryRule) -> TokenDeliveryRule:
+    def deliver_whole_secret(session: Session, mode: Contract) -> TokenDelivery:
         env, mounts, volumes = deliver(session, mode)
         volumes = [
             {**v, "secret": {k: x for k, x in v["secret"].items() if k != "items"}} if "secret" in v else v

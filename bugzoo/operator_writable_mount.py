@@ -11,22 +11,19 @@ its credentials.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 
 from bugzoo._override import Override, apply_all
 from longhaul.contract import Contract
 from operator_stub import __main__ as operator
 from operator_stub import render
-from operator_stub.render import Manifest
+from operator_stub.render import TokenDelivery, TokenDeliveryRule
 from operator_stub.session import Session
 
 KILLED_BY = ("long-session-survives-rotations",)
-Delivery = tuple[list[Manifest], list[Manifest], list[Manifest]]  # (env, volumeMounts, volumes)
-Deliver = Callable[[Session, Contract], Delivery]
 
 
-def writable(deliver: Deliver) -> Deliver:
-    def deliver_writable(session: Session, mode: Contract) -> Delivery:
+def writable(deliver: TokenDeliveryRule) -> TokenDeliveryRule:
+    def deliver_writable(session: Session, mode: Contract) -> TokenDelivery:
         env, mounts, volumes = deliver(session, mode)
         return env, [{**mount, "readOnly": False} for mount in mounts], volumes
 

@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fixtures.stub_processes import REPO_ROOT
+from longhaul.fixtures.engine.launch import code_root
 from longhaul.tokens import JWT_SHAPED, fingerprint
 
 TEST_FILE = "e2e/test_scenarios.py"
-FAST_TEST = "test_fast_tier"
+SCENARIO_TEST = "test_scenario"
 ECHOED = re.compile(r"^\[longhaul\] |^(FAILED|ERROR) |^=+ .*(passed|failed|error).* =+$")
 SCENARIO_ID = re.compile(r"\[(?P<scenario>[^\]]+)\]$")
 # A failed expectation's label in the scenario's assertion message, as the JUnit
@@ -50,7 +50,7 @@ def redact_tokens(root: Path) -> int:
 
 
 def node_id(scenario: str) -> str:
-    return f"{TEST_FILE}::{FAST_TEST}[{scenario}]"
+    return f"{TEST_FILE}::{SCENARIO_TEST}[{scenario}]"
 
 
 @dataclass
@@ -145,7 +145,7 @@ class PytestRun:
             sink.write(" ".join(argv) + "\n")
             sink.flush()
             proc = subprocess.Popen(
-                argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+                argv, cwd=code_root(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
             )
             assert proc.stdout is not None
             for line in proc.stdout:

@@ -9,6 +9,7 @@ shared so a scenario comparing contracts compares exactly that.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -21,6 +22,10 @@ MANAGED_BY: Final = "longhaul-operator"
 CONTAINER_NAME: Final = "runner"
 
 Manifest = dict[str, Any]
+# How the runner container gets its token: (env, volumeMounts, volumes).  Public because the
+# bug zoo replaces the rule that makes it.
+TokenDelivery = tuple[list[Manifest], list[Manifest], list[Manifest]]
+TokenDeliveryRule = Callable[[Session, Contract], TokenDelivery]
 
 
 @dataclass(frozen=True)
@@ -150,9 +155,7 @@ def job(session: Session, template: RunnerTemplate) -> Manifest:
     }
 
 
-def _token_delivery(
-    session: Session, mode: Contract
-) -> tuple[list[Manifest], list[Manifest], list[Manifest]]:
+def _token_delivery(session: Session, mode: Contract) -> TokenDelivery:
     """(env, volumeMounts, volumes) for one contract.
 
     Whole-directory mounts only: kubelet never updates a subPath mount, which

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from longhaul.capabilities import Capability
 from longhaul.contract import Contract, RunnerExit
-from scenarios.expectations import (
+from longhaul.scenarios.expectations import (
     ExactlyOnceDelivery,
     NewTokenOnReconnect,
     NoHandshakes,
@@ -23,10 +24,10 @@ from scenarios.expectations import (
     RunnerLogMatches,
     SessionFinished,
 )
-from scenarios.expectations import (
+from longhaul.scenarios.expectations import (
     RunnerExit as ExitsWith,
 )
-from scenarios.faults import (
+from longhaul.scenarios.faults import (
     DeleteRunnerPod,
     DeleteTokenSecret,
     RecreateServiceAccount,
@@ -35,7 +36,7 @@ from scenarios.faults import (
     RestartOperator,
     StopRefreshing,
 )
-from scenarios.model import Fault, RunnerOverride, Scenario, Timings, minutes, s
+from longhaul.scenarios.model import Fault, RunnerOverride, Scenario, Timings, minutes, s
 
 FAST = Timings(refresh_every=s(3), max_token_age=s(10), duration=s(36))
 SOAK = Timings(
@@ -137,7 +138,7 @@ def _survives(
     fault: Fault,
     *,
     at_least_new: int = 2,
-    needs: frozenset[str] = frozenset(),
+    needs: frozenset[Capability] = frozenset(),
     timings: Timings = FAST,
 ) -> Scenario:
     return Scenario(
@@ -162,7 +163,7 @@ FAULTS = (
     _survives(
         "apiserver-restarted",
         RestartApiServer(at=s(12)),
-        needs=frozenset({"restart"}),
+        needs=frozenset({Capability.RESTART_COMPONENTS}),
         timings=replace(FAST, duration=s(54)),
     ),
     _survives("runner-pod-deleted", DeleteRunnerPod(at=s(12)), at_least_new=1),

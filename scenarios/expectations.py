@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 from longhaul.contract import Contract
-from scenarios.evidence import Evidence
-from scenarios.pod_contract import pod_spec_problems
+from longhaul.scenarios.evidence import Evidence
+from longhaul.scenarios.pod_contract import pod_spec_problems
 
 
 def _ledger_or_problem(evidence: Evidence) -> list[str]:
@@ -195,7 +195,7 @@ class NoTokenLeaks:
 class PodSpecFollowsContract:
     """Every runner pod receives its token the way ``contract`` says, and no other credential.
 
-    Judged on the pod specs the API server stored (see :mod:`scenarios.pod_contract`):
+    Judged on the pod specs the API server stored (see :mod:`longhaul.scenarios.pod_contract`):
     read-only whole-directory Secret volume, no ``subPath``, ``BOT_TOKEN_PATH`` as
     written down, ``automountServiceAccountToken: false``.
     """

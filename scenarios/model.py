@@ -2,7 +2,7 @@
 
 A scenario never says *how* to poll or where logs live; the runner in
 ``fixtures/scenario_run.py`` turns it into actions on a real cluster and
-collects :class:`~scenarios.evidence.Evidence`, and each expectation judges
+collects :class:`~longhaul.scenarios.evidence.Evidence`, and each expectation judges
 that evidence.  The same scenario runs on every provider and, with other
 ``Timings``, in the fast and the soak tier.
 """
@@ -11,13 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
+from longhaul.capabilities import Capability
 from longhaul.contract import Contract
 
+Tier = Literal["fast", "soak"]
+# A scenario's kind is also a pytest marker: `-m failfast`, `-m "fault and fast"`.
+Kind = Literal["rotation", "fallback", "failfast", "fault"]
+# How the session ends: the backend's ledger says finished, or the runner pod terminates.
+EndsWith = Literal["finished", "runner-exit"]
+
 if TYPE_CHECKING:
-    from scenarios.evidence import Evidence
-    from scenarios.faults import PlatformControls
+    from longhaul.scenarios.evidence import Evidence
+    from longhaul.scenarios.faults import PlatformControls
 
 
 def s(seconds: float) -> float:
@@ -94,17 +101,39 @@ class Scenario:
     expect: Sequence[Expectation]
     faults: Sequence[Fault] = ()
     runner: RunnerOverride | None = None
-    ends_with: str = "finished"  # "finished" (ledger) or "runner-exit" (pod terminated)
-    needs: frozenset[str] = field(default_factory=frozenset)  # provider capabilities, e.g. "restart"
-    tier: str = "fast"
-    kind: str = "rotation"  # rotation | fallback | failfast | fault: a pytest marker, for `-m`
+    ends_with: EndsWith = "finished"
+    needs: frozenset[Capability] = field(default_factory=frozenset)
+    tier: Tier = "fast"
+    kind: Kind = "rotation"
     description: str = ""
 
     @property
     def disrupts_cluster(self) -> bool:
         """Restarting a control-plane component breaks every scenario running beside it on the
         shared cluster, so such a scenario must run alone."""
-        return "restart" in self.needs
+        return Capability.RESTART_COMPONENTS in self.needs
 
-    def with_timings(self, timings: Timings, *, tier: str) -> Scenario:
+    def judge(self, evidence: Evidence) -> Verdict:
+        """Every expectation over the evidence: pure, so judging never depends on what wrote files."""
+        failed = {e.label: found for e in self.expect if (found := e.problems(evidence))}
+        return Verdict(self.name, failed)
+
+    def with_timings(self, timings: Timings, *, tier: Tier) -> Scenario:
         return replace(self, timings=timings, tier=tier, name=f"{self.name}-{tier}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the expectations said about one scenario's evidence: the label and problems of each failure."""
+
+    scenario: str
+    failed: dict[str, list[str]]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed
+
+    def describe(self) -> str:
+        """The failures as a person reads them (may quote implementation logs: redact before printing)."""
+        details = "\n".join(f"- {label}:\n    " + "\n    ".join(p) for label, p in self.failed.items())
+        return f"scenario {self.scenario}: {len(self.failed)} expectation(s) failed\n{details}"

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from kubernetes import client
 
-from fixtures.cluster import Cluster
-from fixtures.kube import admin_client
+from longhaul.fixtures.cluster import Cluster
+from longhaul.fixtures.kube.clients import admin_client
 
 settings.register_profile("longhaul", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("longhaul")

@@ -13,9 +13,9 @@ from pathlib import Path
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from fixtures.stub_bench import FAST_RUNNER_ENV
-from fixtures.stub_processes import BackendProcess, RunnerProcess
 from longhaul.contract import RunnerExit
+from longhaul.fixtures.rigs.stub_bench import FAST_RUNNER_ENV
+from longhaul.fixtures.rigs.stub_processes import BackendProcess, RunnerProcess
 from longhaul.tokens import fingerprint
 
 

@@ -23,9 +23,10 @@ from typing import Any, Final
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from fixtures.api_calls import RecordingApiClient
-from fixtures.operator_identity import OperatorIdentity
 from longhaul import contract
+from longhaul.fixtures.engine.launch import OperatorFlags
+from longhaul.fixtures.rigs.api_calls import RecordingApiClient
+from longhaul.fixtures.rigs.operator_identity import OperatorIdentity
 from operator_stub import kube
 from operator_stub.eventlog import EventLog
 from operator_stub.reconcile import Reconciler
@@ -50,19 +51,13 @@ sys.exit(int(open(path).read()))
 
 def operator_argv(namespace: str, runner_image: str, *extra: str) -> list[str]:
     """Flags for an operator watching ``namespace`` whose Jobs run the parked runner from a loaded image."""
-    return [
-        "--namespace",
-        namespace,
-        "--backend-url",
-        BACKEND_URL,
-        "--runner-image",
-        runner_image,
-        "--image-pull-policy",
-        "Never",
-        "--runner-command",
-        shlex.join(["python3", "-c", PARKED_RUNNER]),
-        *extra,
-    ]
+    flags = OperatorFlags(
+        namespace=namespace,
+        backend_url=BACKEND_URL,
+        runner_image=runner_image,
+        runner_command=shlex.join(["python3", "-c", PARKED_RUNNER]),
+    )
+    return [*flags.argv(), *extra]
 
 
 class LiveOperator:

@@ -22,13 +22,20 @@ from backend_helpers import assert_runner_delivers, handshake
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from fixtures.cluster import Cluster
-from fixtures.kube import admin_client, raw_get, request_token, server_and_ca, token_client, whoami
-from fixtures.leak_scan import scan_for_tokens
-from fixtures.procs import ComponentFailed
-from fixtures.stub_processes import BackendProcess
-from fixtures.waiting import wait_for
 from longhaul.contract import GROUP, PLURAL
+from longhaul.fixtures.cluster import Cluster
+from longhaul.fixtures.engine.leak_scan import scan_for_tokens
+from longhaul.fixtures.kube.clients import (
+    admin_client,
+    raw_get,
+    request_token,
+    server_and_ca,
+    token_client,
+    whoami,
+)
+from longhaul.fixtures.rigs.stub_processes import BackendProcess
+from longhaul.fixtures.util.procs import ComponentFailed
+from longhaul.fixtures.util.waiting import wait_for
 from longhaul.logfmt import parse_line
 from longhaul.tokens import fingerprint, unverified_claims
 

@@ -17,13 +17,13 @@ import pytest
 from backend_helpers import assert_runner_delivers, handshake
 from kubernetes import client
 
-from fixtures.cluster import Cluster
-from fixtures.kube import admin_client, request_token, server_and_ca
-from fixtures.leak_scan import scan_for_tokens
-from fixtures.stub_processes import BackendProcess
-from fixtures.tls import self_signed_cert
-from fixtures.waiting import wait_for
 from longhaul.contract import GROUP, PLURAL
+from longhaul.fixtures.cluster import Cluster
+from longhaul.fixtures.engine.leak_scan import scan_for_tokens
+from longhaul.fixtures.kube.clients import admin_client, request_token, server_and_ca
+from longhaul.fixtures.rigs.stub_processes import BackendProcess
+from longhaul.fixtures.rigs.tls import self_signed_cert
+from longhaul.fixtures.util.waiting import wait_for
 from longhaul.tokens import fingerprint
 
 pytestmark = pytest.mark.cluster

@@ -10,9 +10,9 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from fixtures.cluster import Cluster
-from fixtures.kube import admin_client, raw_get, server_and_ca, token_client, whoami
-from fixtures.waiting import wait_for
+from longhaul.fixtures.cluster import Cluster
+from longhaul.fixtures.kube.clients import admin_client, raw_get, server_and_ca, token_client, whoami
+from longhaul.fixtures.util.waiting import wait_for
 from longhaul.tokens import fingerprint
 
 pytestmark = pytest.mark.cluster

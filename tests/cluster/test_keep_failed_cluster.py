@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster.local.cluster import LocalProvider
-from fixtures.cluster.local.layout import ClusterRecord
+from longhaul.fixtures.cluster.local.cluster import LocalProvider
+from longhaul.fixtures.cluster.local.layout import ClusterRecord
 
 pytestmark = pytest.mark.cluster
 REPO = Path(__file__).resolve().parents[2]

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster import Cluster
-from fixtures.cluster.local.cluster import LocalProvider, cluster_leftovers
-from fixtures.cluster.local.layout import ClusterRecord, Layout
-from fixtures.procs import pids_mentioning
-from fixtures.waiting import wait_for
+from longhaul.fixtures.cluster import Cluster
+from longhaul.fixtures.cluster.local.cluster import LocalProvider, cluster_leftovers
+from longhaul.fixtures.cluster.local.layout import ClusterRecord, Layout
+from longhaul.fixtures.util.procs import pids_mentioning
+from longhaul.fixtures.util.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "fixtures.cluster", *args],
+        [sys.executable, "-m", "longhaul.fixtures.cluster", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -72,8 +72,8 @@ def test_a_killed_harness_cluster_is_removed_by_the_next_up(cluster: Cluster) ->
         [
             sys.executable,
             "-c",
-            "import os, sys; from fixtures.cluster.local.cluster import LocalProvider;"
-            "from fixtures.cluster import ClusterSpec;"
+            "import os, sys; from longhaul.fixtures.cluster.local.cluster import LocalProvider;"
+            "from longhaul.fixtures.cluster import ClusterSpec;"
             f"LocalProvider().up(ClusterSpec(name={name!r}, k8s_version={cluster.k8s_version!r},"
             " owner_pid=os.getpid())); print('UP', flush=True); sys.stdin.read()",
         ],

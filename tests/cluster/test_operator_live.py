@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shlex
 import signal
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,14 +23,14 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 from live_operator import G, LiveOperator, SessionView, may_list_sessions, operator_argv
 
-from fixtures.api_calls import ApiCall, granted
-from fixtures.cluster import Cluster
-from fixtures.kube import admin_client, server_and_ca, token_client, whoami
-from fixtures.operator_identity import OperatorIdentity, operator_identity
-from fixtures.procs import ComponentFailed, ManagedProcess
-from fixtures.stub_processes import REPO_ROOT, stub_env
-from fixtures.waiting import wait_for
 from longhaul import contract
+from longhaul.fixtures.cluster import Cluster
+from longhaul.fixtures.engine.launch import STUB_OPERATOR_CMD, code_root, stub_env
+from longhaul.fixtures.kube.clients import admin_client, server_and_ca, token_client, whoami
+from longhaul.fixtures.rigs.api_calls import ApiCall, granted
+from longhaul.fixtures.rigs.operator_identity import OperatorIdentity, operator_identity
+from longhaul.fixtures.util.procs import ComponentFailed, ManagedProcess
+from longhaul.fixtures.util.waiting import wait_for
 from longhaul.tokens import fingerprint, unverified_claims
 from operator_stub.session import MAX_SESSION_NAME
 from operator_stub.token_secret import format_rfc3339, parse_rfc3339
@@ -341,8 +341,8 @@ def test_the_program_runs_a_pass_as_its_own_least_privileged_identity(
     """``python -m operator_stub --once`` with the operator's kubeconfig: loading, listing, exit codes."""
     view.add()
     flags = operator_argv(namespace, runner_image, "--mode", "legacy-env")
-    argv = [sys.executable, "-m", "operator_stub", "--once", "--kubeconfig", str(identity.kubeconfig), *flags]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=REPO_ROOT, env=stub_env())
+    argv = [*shlex.split(STUB_OPERATOR_CMD), "--once", "--kubeconfig", str(identity.kubeconfig), *flags]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=code_root(), env=stub_env())
     assert done.returncode == 0, done.stderr
     assert f"operator event=started mode=legacy-env namespaces={namespace}" in done.stderr
     assert f"operator event=refreshed session={namespace}/s1" in done.stderr
@@ -356,7 +356,7 @@ def test_the_program_runs_a_pass_as_its_own_least_privileged_identity(
     # Without --namespace it lists every namespace, which this identity may not: a real 403.
     cluster_wide = [a for a in argv if a not in ("--namespace", namespace)]
     failed = subprocess.run(
-        cluster_wide, capture_output=True, text=True, timeout=60, cwd=REPO_ROOT, env=stub_env()
+        cluster_wide, capture_output=True, text=True, timeout=60, cwd=code_root(), env=stub_env()
     )
     assert failed.returncode == 1, failed.stderr
     assert 'event=error session=* action="list sessions" status=403' in failed.stderr
@@ -367,9 +367,9 @@ def test_the_running_program_keeps_refreshing_and_stops_cleanly_on_sigterm(
 ) -> None:
     view.add()
     flags = operator_argv(namespace, runner_image, "--check-period", "0.2s", "--refresh-interval", "1s")
-    argv = [sys.executable, "-m", "operator_stub", "--kubeconfig", str(identity.kubeconfig), *flags]
+    argv = [*shlex.split(STUB_OPERATOR_CMD), "--kubeconfig", str(identity.kubeconfig), *flags]
     proc = ManagedProcess("operator", argv, tmp_path / "operator.log", tmp_path / "operator.pid",
-                          env=stub_env(), cwd=REPO_ROOT)  # fmt: skip
+                          env=stub_env(), cwd=code_root())  # fmt: skip
     seen: set[str] = set()
 
     def rotations() -> int:

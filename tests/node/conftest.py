@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from fixtures.cluster.local.containerd import Containerd
-from fixtures.cluster.local.hostdeps import node_tools_unavailable_reason
-from fixtures.cluster.local.images import NodeImages, build_node_images
+from longhaul.fixtures.cluster.local.containerd import Containerd
+from longhaul.fixtures.cluster.local.hostdeps import node_tools_unavailable_reason
+from longhaul.fixtures.images.runner import NodeImages, build_node_images
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster.local.cgroups import (
+from longhaul.fixtures.cluster.local.cgroups import (
     CGROUP_FS,
     cgroup_dirs,
     cgroup_root,
     remove_cgroup_tree,
     remove_cluster_cgroups,
 )
-from fixtures.procs import pid_alive
+from longhaul.fixtures.util.procs import pid_alive
 
 pytestmark = pytest.mark.node
 

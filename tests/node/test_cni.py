@@ -19,16 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster.local.cni import (
+from longhaul.fixtures.cluster.local.cni import (
     BENCHMARK_RANGE,
     BridgeNetwork,
     iptables_rules_for,
     pod_subnet,
     service_subnet,
 )
-from fixtures.cluster.local.cni_runner import CniRunner, NetNamespace
-from fixtures.cluster.local.containerd import Containerd
-from fixtures.cluster.local.images import NodeImages
+from longhaul.fixtures.cluster.local.cni_runner import CniRunner, NetNamespace
+from longhaul.fixtures.cluster.local.containerd import Containerd
+from longhaul.fixtures.images.runner import NodeImages
 
 pytestmark = pytest.mark.node
 # Cluster indexes 240-255 are reserved for these tests; clusters take theirs from 1 upward.

@@ -16,19 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster.local.containerd import K8S_NAMESPACE, Containerd
-from fixtures.cluster.local.containerd_cleanup import (
+from longhaul.fixtures.cluster.local.containerd import K8S_NAMESPACE, Containerd
+from longhaul.fixtures.cluster.local.containerd_cleanup import (
     ContainerdPaths,
     cleanup_stale,
     leftovers,
     shim_pids,
     shim_socket,
 )
-from fixtures.cluster.local.containerd_config import render_config
-from fixtures.cluster.local.images import NodeImages
-from fixtures.cluster.local.mounts import mounts_under
-from fixtures.procs import ComponentFailed, pid_alive
-from fixtures.waiting import wait_for
+from longhaul.fixtures.cluster.local.containerd_config import render_config
+from longhaul.fixtures.images.runner import NodeImages
+from longhaul.fixtures.util.mounts import mounts_under
+from longhaul.fixtures.util.procs import ComponentFailed, pid_alive
+from longhaul.fixtures.util.waiting import wait_for
 
 pytestmark = pytest.mark.node
 

@@ -17,11 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster.local.containerd import Containerd
-from fixtures.cluster.local.images import NodeImages, RunnerImageRecipe, build_pause_image, build_runner_image
-from fixtures.cluster.local.oci import CONTAINERD_NAME
-from fixtures.waiting import wait_for
 from longhaul.contract import RunnerExit
+from longhaul.fixtures.cluster.local.containerd import Containerd
+from longhaul.fixtures.images.oci import CONTAINERD_NAME
+from longhaul.fixtures.images.runner import (
+    NodeImages,
+    RunnerImageRecipe,
+    build_pause_image,
+    build_runner_image,
+)
+from longhaul.fixtures.util.waiting import wait_for
 
 pytestmark = pytest.mark.node
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from fixtures.cluster import Cluster
-from fixtures.kube import admin_client
-from fixtures.pods import pod_logs, wait_pod
-from fixtures.waiting import wait_for
+from longhaul.fixtures.cluster import Cluster
+from longhaul.fixtures.kube.clients import admin_client
+from longhaul.fixtures.kube.pods import pod_logs, wait_pod
+from longhaul.fixtures.util.waiting import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.node]
 

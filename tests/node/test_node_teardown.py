@@ -7,10 +7,10 @@ import uuid
 import pytest
 from kubernetes import client
 
-from fixtures.cluster import Cluster, ClusterSpec
-from fixtures.cluster.local.cluster import LocalProvider, cluster_leftovers
-from fixtures.kube import admin_client
-from fixtures.pods import wait_pod
+from longhaul.fixtures.cluster import Cluster, ClusterSpec
+from longhaul.fixtures.cluster.local.cluster import LocalProvider, cluster_leftovers
+from longhaul.fixtures.kube.clients import admin_client
+from longhaul.fixtures.kube.pods import wait_pod
 
 pytestmark = [pytest.mark.cluster, pytest.mark.node]
 
@@ -20,7 +20,7 @@ def test_down_with_running_pods_leaves_nothing_behind(cluster: Cluster, runner_i
     name = f"ld-{uuid.uuid4().hex[:6]}"
     try:
         other = provider.up(ClusterSpec(name=name, k8s_version=cluster.k8s_version))
-        other.load_image(__import__("fixtures.cluster.local.images", fromlist=["x"]).build_runner_image())
+        other.load_image(__import__("longhaul.fixtures.images.runner", fromlist=["x"]).build_runner_image())
         core = client.CoreV1Api(admin_client(other.kubeconfig))
         pod = client.V1Pod(
             metadata=client.V1ObjectMeta(name="sleeper"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cluster.local.rootfs import DEFAULT_MIRROR, DebianBase, apt_mirror
+from longhaul.fixtures.images.rootfs import DEFAULT_MIRROR, DebianBase, apt_mirror
 
 pytestmark = pytest.mark.node
 

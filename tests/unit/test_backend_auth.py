@@ -28,8 +28,8 @@ from backend_stub.auth import (
     SelfSubjectAccessReviewAuthenticator,
     extract_token,
 )
-from fixtures.tls import self_signed_cert, serving_https
-from fixtures.token_issuer import TokenIssuer
+from longhaul.fixtures.rigs.tls import self_signed_cert, serving_https
+from longhaul.fixtures.rigs.token_issuer import TokenIssuer
 
 NS = "team-a"
 tokens = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=40)

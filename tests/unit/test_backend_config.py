@@ -13,7 +13,7 @@ import pytest
 from backend_stub.__main__ import authenticator_from, main, parse_args
 from backend_stub.auth import JwtKeyAuthenticator, SelfSubjectAccessReviewAuthenticator
 from backend_stub.jwks import JwksAuthenticator
-from fixtures.token_issuer import TokenIssuer
+from longhaul.fixtures.rigs.token_issuer import TokenIssuer
 
 
 def test_env_sets_flags_and_flags_override_env() -> None:

@@ -1,6 +1,6 @@
 """``--auth jwks``: tokens verified against a key set chosen by ``kid``, refetched when keys rotate.
 
-Key sets are generated locally (:class:`fixtures.token_issuer.TokenIssuer`
+Key sets are generated locally (:class:`longhaul.fixtures.rigs.token_issuer.TokenIssuer`
 with a ``kid``); the URL source is exercised over real HTTPS with a bearer
 token file, as a cluster's ``/openid/v1/jwks`` needs.  That a real cluster's
 keys verify its real tokens is the cluster tier's job.
@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from backend_stub.auth import INVALID, AuthResult
 from backend_stub.jwks import JwksAuthenticator, JwksError, JwksFile, JwksUrl, KeySet, parse_key_set
-from fixtures.tls import self_signed_cert, serving_https
-from fixtures.token_issuer import ISSUER, TokenIssuer
+from longhaul.fixtures.rigs.tls import self_signed_cert, serving_https
+from longhaul.fixtures.rigs.token_issuer import ISSUER, TokenIssuer
 
 NS = "team-a"
 FORBIDDEN = f"not allowed to list agenticsessions.vteam.ambient-code in namespace {NS}"

@@ -15,8 +15,10 @@ from types import ModuleType
 import pytest
 
 from bugzoo.catalog import all_variants, variant_names
-from fixtures.projected_secret import ProjectedSecretDir
 from longhaul.contract import Contract, RunnerExit
+from longhaul.fixtures.rigs.projected_secret import ProjectedSecretDir
+from longhaul.scenarios.catalog import FAST_TIER
+from longhaul.scenarios.pod_contract import pod_spec_problems
 from operator_stub import render
 from operator_stub.plan import Action, Observed, plan
 from operator_stub.refresh import RefreshPolicy
@@ -25,8 +27,6 @@ from operator_stub.token_secret import TokenRecord, format_rfc3339
 from runner_stub import __main__ as runner_entry
 from runner_stub import session as runner_session
 from runner_stub.token_source import RunnerConfigError
-from scenarios.catalog import FAST_TIER
-from scenarios.pod_contract import pod_spec_problems
 
 SESSION = Session(namespace="ns", name="s-1", uid="uid-1", secret_name="ambient-runner-token-s-1")
 pytestmark = pytest.mark.filterwarnings("ignore:websockets.legacy is deprecated:DeprecationWarning")
@@ -178,7 +178,7 @@ def test_forgetful_variant_refreshes_only_what_this_process_minted(monkeypatch: 
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="4" failures="1" errors="1" skipped="1">
-<testcase classname="e2e.test_scenarios" name="test_fast_tier[long-session-survives-rotations]">
+<testcase classname="e2e.test_scenarios" name="test_scenario[long-session-survives-rotations]">
 <failure message="AssertionError: scenario long-session-survives-rotations: 2 expectation(s) failed">
 E       AssertionError: scenario long-session-survives-rotations: 2 expectation(s) failed
 E         - each reconnect presents the newest token:
@@ -187,10 +187,10 @@ E         - no token in any artifact:
 E             token 1a2b3c4d found in runner.log at byte 10
 E         observed: {"end": "finished"}
 </failure></testcase>
-<testcase classname="e2e.test_scenarios" name="test_fast_tier[legacy-env-fallback]">
+<testcase classname="e2e.test_scenarios" name="test_scenario[legacy-env-fallback]">
 <error message="failed on setup with ComponentFailed: backend exited">trace</error></testcase>
-<testcase classname="e2e.test_scenarios" name="test_fast_tier[apiserver-restarted]"><skipped/></testcase>
-<testcase classname="e2e.test_scenarios" name="test_fast_tier[runner-pod-deleted]"/>
+<testcase classname="e2e.test_scenarios" name="test_scenario[apiserver-restarted]"><skipped/></testcase>
+<testcase classname="e2e.test_scenarios" name="test_scenario[runner-pod-deleted]"/>
 </testsuite></testsuites>
 """
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.junit_summary import MAX_LISTED, main, read_results, render
-from fixtures.run_info import RunInfo
+from longhaul.fixtures.plugin.junit_summary import MAX_LISTED, main, read_results, render
+from longhaul.fixtures.plugin.run_info import RunInfo
 
 pytest_plugins = ["pytester"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.cluster.local.kbuild import normalize_version, render_gomod, staging_modules
+from longhaul.fixtures.gobuild.kubernetes import normalize_version, render_gomod, staging_modules
 
 UPSTREAM = """module k8s.io/kubernetes
 

@@ -7,8 +7,9 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fixtures.cluster import ClusterSpec, ProviderUnavailable, choose_provider
-from fixtures.cluster.kind import NODE_IMAGES, KindProvider, node_image, render_config
+from longhaul.fixtures.cluster import ClusterSpec, ProviderUnavailable, choose_provider
+from longhaul.fixtures.cluster.kind.config import NODE_IMAGES, node_image, render_config
+from longhaul.fixtures.cluster.kind.provider import KindProvider
 
 
 def _patches(config: dict) -> dict[str, dict]:  # type: ignore[type-arg]

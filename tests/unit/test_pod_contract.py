@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from longhaul.contract import Contract
+from longhaul.scenarios.evidence import Evidence, RunnerRun
+from longhaul.scenarios.expectations import PodSpecFollowsContract
+from longhaul.scenarios.pod_contract import pod_spec_problems
 from operator_stub import render
 from operator_stub.session import Session
-from scenarios.evidence import Evidence, RunnerRun
-from scenarios.expectations import PodSpecFollowsContract
-from scenarios.pod_contract import pod_spec_problems
 
 SESSION = Session(namespace="ns", name="s-1", uid="uid-1", secret_name="ambient-runner-token-s-1")
 

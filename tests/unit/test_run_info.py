@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fixtures.run_info import REFERENCE_IMPLEMENTATIONS, RunInfo, implementations_from
+from longhaul.fixtures.plugin.run_info import REFERENCE_IMPLEMENTATIONS, RunInfo, implementations_from
 
 
 def test_no_replacement_options_means_the_reference_stubs() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.projected_secret import ProjectedSecretDir
 from longhaul.contract import Contract, RunnerExit
+from longhaul.fixtures.rigs.projected_secret import ProjectedSecretDir
 from runner_stub.token_source import EnvTokenSource, FileTokenSource, RunnerConfigError, resolve_token_source
 
 FILE_TOKEN = "file-token-value"

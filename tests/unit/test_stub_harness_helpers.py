@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fixtures.leak_scan import scan_for_tokens
-from fixtures.projected_secret import ProjectedSecretDir
-from fixtures.token_issuer import TokenIssuer
+from longhaul.fixtures.engine.leak_scan import scan_for_tokens
+from longhaul.fixtures.rigs.projected_secret import ProjectedSecretDir
+from longhaul.fixtures.rigs.token_issuer import TokenIssuer
 from longhaul.tokens import fingerprint
 
 

@@ -1,7 +1,7 @@
 """The GitHub Actions workflows and tox envs, checked here so a broken one fails before a user's PR.
 
 actionlint (built with ``go install`` at a pinned version, see
-:mod:`fixtures.gotool`) checks syntax, expressions, reusable-workflow inputs
+:mod:`longhaul.fixtures.gobuild.gotool`) checks syntax, expressions, reusable-workflow inputs
 and, when shellcheck is installed, every ``run:`` script.  The structural
 tests check what actionlint cannot know: that the matrix covers exactly the
 Kubernetes versions longhaul pins, that each cell's artifacts have unique
@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 import yaml
 
-from fixtures.cluster.kind import KIND_VERSION, NODE_IMAGES, minor_of
-from fixtures.gotool import ACTIONLINT, GoTool
+from longhaul.fixtures.cluster.kind.binary import KIND_VERSION
+from longhaul.fixtures.cluster.kind.config import NODE_IMAGES, minor_of
+from longhaul.fixtures.gobuild.gotool import ACTIONLINT, GoTool
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
@@ -172,7 +173,7 @@ def test_failure_evidence_is_uploaded_under_names_unique_per_cell() -> None:
     assert exports and all(s.get("if") == "failure()" for s in exports)
     summaries = [s for s in job["steps"] if "GITHUB_STEP_SUMMARY" in s.get("run", "")]
     assert summaries and all(s.get("if") == "always()" for s in summaries)
-    assert all("fixtures.junit_summary" in s["run"] for s in summaries)
+    assert all("longhaul.fixtures.plugin.junit_summary" in s["run"] for s in summaries)
 
 
 # --- every workflow -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.stub_bench import StubBench
+from longhaul.fixtures.rigs.stub_bench import StubBench
 
 
 @pytest.fixture

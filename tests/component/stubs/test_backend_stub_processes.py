@@ -11,10 +11,10 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from fixtures.stub_bench import StubBench
-from fixtures.stub_processes import BackendProcess
-from fixtures.waiting import wait_for
 from longhaul.contract import RunnerExit
+from longhaul.fixtures.rigs.stub_bench import StubBench
+from longhaul.fixtures.rigs.stub_processes import BackendProcess
+from longhaul.fixtures.util.waiting import wait_for
 from longhaul.ledger import SessionLedger, to_json
 from longhaul.tokens import fingerprint
 from longhaul.wire import Ack, Event, Hello, decode, encode

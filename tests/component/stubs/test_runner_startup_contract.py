@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.stub_bench import StubBench
-from fixtures.waiting import wait_for
 from longhaul.contract import RunnerExit
+from longhaul.fixtures.rigs.stub_bench import StubBench
+from longhaul.fixtures.util.waiting import wait_for
 from longhaul.tokens import fingerprint
 
 pytestmark = pytest.mark.component

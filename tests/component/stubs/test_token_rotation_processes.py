@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from fixtures.stub_bench import StubBench
-from fixtures.stub_processes import BackendProcess, RunnerProcess
-from fixtures.waiting import wait_for
 from longhaul.contract import RunnerExit
+from longhaul.fixtures.rigs.stub_bench import StubBench
+from longhaul.fixtures.rigs.stub_processes import BackendProcess, RunnerProcess
+from longhaul.fixtures.util.waiting import wait_for
 from longhaul.ledger import SessionEvidence
 from longhaul.tokens import fingerprint
 
