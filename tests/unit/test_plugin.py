@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from fixtures.plugin import MARKERS
+from longhaul.fixtures.plugin.cluster import MARKERS
 
 pytest_plugins = ["pytester"]
 
@@ -110,11 +110,12 @@ def test_cluster_fixture_skips_with_the_reason_and_the_run_is_described(
     missing = project.path / "no-such-kubeconfig"
     project.makepyfile(
         test_uses_cluster=f"""
-        import fixtures.plugin
+        import longhaul.fixtures.plugin.cluster
         import pytest
 
         def test_plugin_comes_from_the_installed_package():
-            assert fixtures.plugin.__file__.startswith({str(site)!r}), fixtures.plugin.__file__
+            plugin = longhaul.fixtures.plugin.cluster.__file__
+            assert plugin.startswith({str(site)!r}), plugin
 
         @pytest.mark.e2e
         def test_needs_a_cluster(cluster):
@@ -164,3 +165,43 @@ def test_require_cluster_turns_the_skip_into_a_failure(
     assert result.ret == 1
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*no cluster: no kubeconfig at *(--require-cluster*"])
+
+
+def test_the_wheel_puts_no_generic_top_level_names_into_site_packages(site: Path) -> None:
+    """``fixtures`` and ``scenarios`` ship inside ``longhaul``; the bug zoo is not shipped at all."""
+    top_level = {p.name for p in site.iterdir() if not p.name.endswith((".dist-info", ".egg-info"))}
+    assert top_level == {"longhaul", "operator_stub", "runner_stub", "backend_stub"}, top_level
+    assert (site / "longhaul" / "fixtures" / "plugin" / "cluster.py").is_file()
+    assert (site / "longhaul" / "scenarios" / "catalog.py").is_file()
+    assert (site / "longhaul" / "fixtures" / "images" / "pause.go").is_file()  # package data
+
+
+def test_installed_longhaul_lives_beside_pypis_fixtures_distribution(
+    project: pytest.Pytester, site: Path
+) -> None:
+    """PyPI's ``fixtures`` (testtools) in the same environment as longhaul: both import, neither shadows.
+
+    PyPI's distribution is installed in this interpreter (longhaul's dev extra);
+    longhaul comes from the target directory, which is *ahead* of site-packages
+    on ``sys.path``: a top-level ``fixtures`` in the wheel would win and break it.
+    """
+    theirs = importlib.metadata.distribution("fixtures")
+    project.makepyfile(
+        test_both=f"""
+        import fixtures
+        import longhaul.fixtures.plugin.cluster
+
+        def test_pypi_fixtures_is_the_one_imported_as_fixtures():
+            assert fixtures.__file__.startswith({str(theirs.locate_file(""))!r}), fixtures.__file__
+            assert issubclass(fixtures.MonkeyPatch, fixtures.Fixture)  # testtools' API, not longhaul's
+            with fixtures.TempDir() as tmp:
+                assert tmp.path
+
+        def test_longhaul_plugin_comes_from_the_installed_wheel(cluster_plugin=longhaul.fixtures.plugin.cluster):
+            assert cluster_plugin.__file__.startswith({str(site)!r}), cluster_plugin.__file__
+        """
+    )
+    result = _pytest(project, "-v")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["longhaul: cluster provider *"])  # the plugin loaded by entry point
