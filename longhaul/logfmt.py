@@ -20,7 +20,7 @@ _ESCAPE = re.compile(r"\\(.)")
 
 def _quote(value: object) -> str:
     text = str(value)
-    if _BARE.match(text):
+    if _BARE.fullmatch(text):  # not .match: "$" would accept a trailing newline unquoted
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
