@@ -23,6 +23,7 @@ from longhaul.tokens import JWT_SHAPED, fingerprint
 
 TEST_FILE = "e2e/test_scenarios.py"
 SCENARIO_TEST = "test_scenario"
+HARNESS_ERROR = "longhaul harness error"  # e2e/test_scenarios.py: a scenario that judged nothing
 ECHOED = re.compile(r"^\[longhaul\] |^(FAILED|ERROR) |^=+ .*(passed|failed|error).* =+$")
 SCENARIO_ID = re.compile(r"\[(?P<scenario>[^\]]+)\]$")
 # A failed expectation's label in the scenario's assertion message, as the JUnit
@@ -87,7 +88,9 @@ def read_junit(path: Path) -> RunResult:
         match = SCENARIO_ID.search(case.get("name", ""))
         scenario = match["scenario"] if match else case.get("name", "?")
         failure, error, skipped = case.find("failure"), case.find("error"), case.find("skipped")
-        if failure is not None:
+        if failure is not None and HARNESS_ERROR in (failure.get("message") or ""):
+            result.errors[scenario] = _first_line(failure.get("message"))
+        elif failure is not None:
             text = f"{failure.get('message') or ''}\n{failure.text or ''}"
             labels = list(dict.fromkeys(m["label"].strip() for m in FAILED_EXPECTATION.finditer(text)))
             result.failed[scenario] = labels or [_first_line(failure.get("message"))]

@@ -23,6 +23,7 @@ from longhaul.scenarios.model import Scenario
 from longhaul.tokens import redact_jwt_shaped
 
 pytestmark = pytest.mark.e2e
+HARNESS_ERROR = "longhaul harness error"  # the bug zoo reads it: such a failure is no kill
 
 
 def _params(scenarios: tuple[Scenario, ...]) -> list[object]:
@@ -43,7 +44,11 @@ def test_scenario(
     missing = lacking_reason(cluster, scenario.needs)
     if missing:
         pytest.skip(missing)
+    if scenario.disrupts_cluster:  # on a cluster of its own, so the other scenarios run beside it
+        cluster = request.getfixturevalue("isolated_cluster")
     evidence = run_scenario(scenario, cluster, implementations, artifacts_root)
+    if evidence.aborted:  # nothing was judged: say so as the harness's failure, never as a verdict
+        pytest.fail(f"{HARNESS_ERROR}: {redact_jwt_shaped(evidence.aborted)}", pytrace=False)
     verdict = scenario.judge(evidence)
     bundle = artifacts_root / scenario.name
     request.node.user_properties.append(

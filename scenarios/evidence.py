@@ -33,6 +33,8 @@ class RunnerRun:
     finished: float | None
     log: str
     pod_spec: dict[str, Any] = field(default_factory=dict)  # as the API returned it (camelCase keys)
+    uid: str = ""  # one incarnation: a pod replaced under the same name has another uid
+    deleted_by_fault: bool = False  # the scenario deleted this pod on purpose (its exit is not a failure)
 
     @property
     def seconds_to_exit(self) -> float | None:
@@ -61,6 +63,29 @@ class Evidence:
     faults: list[FaultRecord] = field(default_factory=list)
     end_reason: str = ""  # why the run stopped waiting ("finished", "runner exited", "timed out: ...")
     leaks: list[str] = field(default_factory=list)
+    decided_at: float | None = None  # when the outcome was known (the deciding event), if before the end
+    aborted: str = ""  # a harness error (a pod that can never start): no verdict on the implementation
+
+    def deciding_event(self) -> float | None:
+        """When the outcome became certain: the event a verdict waits for.
+
+        The runner's unexpected exit or the bound that passed (an early
+        verdict), else the session's recorded end or the runner's last exit.
+        ``ended - deciding_event()`` is how long a person waited for nothing.
+        """
+        if self.decided_at is not None:
+            exits = [r.finished for r in self.unexpected_exits if r.finished is not None]
+            return min(exits, default=self.decided_at)
+        ends = [f.t for f in self.ledger.finishes] if self.ledger else []
+        last = self.last_run
+        if last is not None and last.finished is not None:
+            ends.append(last.finished)
+        return max(ends, default=None)
+
+    @property
+    def unexpected_exits(self) -> list[RunnerRun]:
+        """Runner incarnations that exited non-zero without the scenario having deleted them."""
+        return [r for r in self.runs if r.exit_code not in (None, 0) and not r.deleted_by_fault]
 
     @property
     def minted(self) -> list[str]:
@@ -110,6 +135,7 @@ class Evidence:
                 for h in (ledger.rejected if ledger else ())
             ],
             "runner_exits": [(r.pod, r.exit_code, r.seconds_to_exit) for r in self.runs],
+            "decided_after_s": None if self.decided_at is None else round(self.decided_at - self.started, 1),
             "token_age_at_connect_s": self.token_ages_at_connect(),
             "reconnect_gaps_s": self.reconnect_gaps(),
             "messages_delivered": self.messages_delivered(),

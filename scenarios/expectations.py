@@ -14,6 +14,10 @@ from longhaul.contract import Contract
 from longhaul.scenarios.evidence import Evidence
 from longhaul.scenarios.pod_contract import pod_spec_problems
 
+# Container timestamps have 1 s resolution and the harness polls: a bound is only called
+# violated while the run goes on once it has clearly passed.
+CLOCK_SLACK = 2.0
+
 
 def _ledger_or_problem(evidence: Evidence) -> list[str]:
     return [] if evidence.ledger is not None else ["no ledger was collected"]
@@ -35,7 +39,14 @@ class SessionFinished:
                 f"last runner pod did not exit 0: {last.pod if last else 'no pod'} -> "
                 f"{last.exit_code if last else None}"
             )
-        return found
+        return found + self.violated(evidence, evidence.ended)
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
+        """A runner that exits non-zero (and was not deleted by the scenario) has not finished the session."""
+        return [
+            f"runner pod {r.pod} exited {r.exit_code} before the session finished"
+            for r in evidence.unexpected_exits
+        ]
 
 
 @dataclass(frozen=True)
@@ -76,8 +87,7 @@ class NewTokenOnReconnect:
         if unknown:
             found.append(f"accepted tokens the Secret never held: {sorted(set(unknown))}")
         indices = [order[fp] for fp in accepted if fp in order]
-        if any(b < a for a, b in itertools.pairwise(indices)):
-            found.append(f"a reconnect went back to an older token: accepted order {accepted}")
+        found += self.violated(evidence, evidence.ended)
         newer = sum(1 for a, b in itertools.pairwise(indices) if b > a)
         if newer < self.at_least:
             found.append(
@@ -85,6 +95,17 @@ class NewTokenOnReconnect:
                 f"(accepted {accepted}, minted {evidence.minted})"
             )
         return found
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
+        """Going back to an older token cannot be undone by any later reconnect."""
+        if evidence.ledger is None:
+            return []
+        order = {fp: i for i, fp in enumerate(evidence.minted)}
+        accepted = [h.token_fp or "" for h in evidence.ledger.accepted]
+        indices = [order[fp] for fp in accepted if fp in order]
+        if any(b < a for a, b in itertools.pairwise(indices)):
+            return [f"a reconnect went back to an older token: accepted order {accepted}"]
+        return []
 
 
 @dataclass(frozen=True)
@@ -98,9 +119,7 @@ class ExactlyOnceDelivery:
         ledger = evidence.ledger
         if ledger is None:
             return found
-        for runner in ledger.runner_ids():
-            if ledger.duplicates(runner):
-                found.append(f"runner {runner}: {ledger.duplicates(runner)} duplicate deliveries")
+        found += self.violated(evidence, evidence.ended)
         if not ledger.finishes:
             found.append("no finished record: cannot tell how many messages there should be")
             return found
@@ -110,6 +129,17 @@ class ExactlyOnceDelivery:
             found.append(f"runner {end.runner_id}: missing {missing[:20]} of 1..{end.last_seq}")
         return found
 
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
+        """A duplicate, once delivered, stays delivered."""
+        ledger = evidence.ledger
+        if ledger is None:
+            return []
+        return [
+            f"runner {runner}: {ledger.duplicates(runner)} duplicate deliveries"
+            for runner in ledger.runner_ids()
+            if ledger.duplicates(runner)
+        ]
+
 
 @dataclass(frozen=True)
 class NoHandshakes:
@@ -118,6 +148,9 @@ class NoHandshakes:
     label: str = "no connection attempt reached the backend"
 
     def problems(self, evidence: Evidence) -> list[str]:
+        return self.violated(evidence, evidence.ended)
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
         ledger = evidence.ledger
         if ledger is not None and ledger.handshakes:
             return [
@@ -146,6 +179,64 @@ class RunnerExit:
         if self.within is not None and (took is None or took > self.within):
             found.append(f"runner {last.pod} took {took}s to exit, contract says within {self.within}s")
         return found
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
+        """Still running past the bound: whatever it does next, it did not exit in time."""
+        last = evidence.last_run
+        if self.within is None or last is None or last.started is None or last.finished is not None:
+            return []
+        if now - last.started > self.within + CLOCK_SLACK:
+            return [
+                f"runner {last.pod} still running {now - last.started:.0f}s after it started, "
+                f"contract says it exits within {self.within}s"
+            ]
+        return []
+
+
+@dataclass(frozen=True)
+class GivesUpWithin:
+    """Once offline (its connection closed and no reconnect accepted), the runner exits within ``seconds``.
+
+    The bound that makes "fails loudly" mean something: a runner that retries
+    forever, or gives up only after the scenario's deadline, fails here.
+    Measured from the backend's record of the last close to the pod's exit.
+    """
+
+    seconds: float
+    label: str = "gives up within its bound"
+
+    def _offline_since(self, evidence: Evidence) -> float | None:
+        ledger = evidence.ledger
+        if ledger is None or not ledger.closes:
+            return None
+        last_close = max(c.t for c in ledger.closes)
+        if any(h.t > last_close for h in ledger.accepted):
+            return None
+        return last_close
+
+    def problems(self, evidence: Evidence) -> list[str]:
+        since, last = self._offline_since(evidence), evidence.last_run
+        if since is None:
+            return [f"the runner never went offline for good (ledger: {evidence.summary().get('ledger')})"]
+        if last is None or last.finished is None:
+            return [f"runner {last.pod if last else '-'} never exited after going offline"]
+        if last.finished - since > self.seconds:
+            return [
+                f"runner {last.pod} exited {last.finished - since:.0f}s after going offline, "
+                f"bound {self.seconds:g}s"
+            ]
+        return []
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
+        since, last = self._offline_since(evidence), evidence.last_run
+        if since is None or last is None or last.finished is not None:
+            return []
+        if now - since > self.seconds + CLOCK_SLACK:
+            return [
+                f"runner {last.pod} still running {now - since:.0f}s after going offline, "
+                f"bound {self.seconds:g}s"
+            ]
+        return []
 
 
 @dataclass(frozen=True)
@@ -206,6 +297,10 @@ class PodSpecFollowsContract:
     def problems(self, evidence: Evidence) -> list[str]:
         if not evidence.runs:
             return [f"no runner pod observed ({evidence.end_reason})"]
+        return self.violated(evidence, evidence.ended)
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
+        """A pod's spec never changes once created: a wrong one is wrong for good."""
         return [
             f"pod {run.pod}: {problem}"
             for run in evidence.runs

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from longhaul.capabilities import Capability
 from longhaul.contract import Contract
@@ -65,7 +65,7 @@ class Timings:
 
 
 class Fault(Protocol):
-    """Something done to the platform at ``at`` seconds after the session started."""
+    """Something done to the platform ``at`` seconds after the runner first connected (the session is up)."""
 
     @property
     def at(self) -> float: ...
@@ -83,6 +83,21 @@ class Expectation(Protocol):
     def label(self) -> str: ...
 
     def problems(self, evidence: Evidence) -> list[str]: ...
+
+
+@runtime_checkable
+class DecidedEarly(Protocol):
+    """An expectation that can tell, while the session still runs, that it has already failed for good.
+
+    ``violated`` sees the evidence collected so far (runner pods without their
+    logs, the ledger, the rotations) and the time ``now``; it returns problems
+    only when nothing that could still happen would make ``problems`` empty at
+    the end (a handshake that must never happen has happened; a pod spec, which
+    is immutable, is wrong; a bound has passed).  The engine then ends the run
+    at once instead of at the deadline: a verdict a developer does not wait for.
+    """
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,14 @@ class Scenario:
         """Restarting a control-plane component breaks every scenario running beside it on the
         shared cluster, so such a scenario must run alone."""
         return Capability.RESTART_COMPONENTS in self.needs
+
+    def decided(self, evidence: Evidence, now: float) -> dict[str, list[str]]:
+        """The expectations that have already failed for good (see :class:`DecidedEarly`)."""
+        return {
+            e.label: found
+            for e in self.expect
+            if isinstance(e, DecidedEarly) and (found := e.violated(evidence, now))
+        }
 
     def judge(self, evidence: Evidence) -> Verdict:
         """Every expectation over the evidence: pure, so judging never depends on what wrote files."""

@@ -1,0 +1,122 @@
+"""Early verdicts: an expectation may end a run before its deadline only when it has failed for good.
+
+Each ``violated`` is checked twice: a crafted evidence object with the defect
+makes it (and the final ``problems``) report it, and legitimate evidence of a
+run still in progress does not, so a run is never cut short by a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from longhaul.contract import Contract
+from longhaul.ledger import Closed, Delivery, Handshake, Record, evidence_of
+from longhaul.scenarios.catalog import FAST_TIER
+from longhaul.scenarios.evidence import Evidence, Rotation, RunnerRun
+from longhaul.scenarios.expectations import (
+    ExactlyOnceDelivery,
+    GivesUpWithin,
+    NewTokenOnReconnect,
+    NoHandshakes,
+    PodSpecFollowsContract,
+    RunnerExit,
+    SessionFinished,
+)
+from longhaul.scenarios.model import DecidedEarly
+
+T0 = 1_000_000.0
+SESSION = "s-1"
+
+
+def _evidence(
+    records: Sequence[Record] = (), runs: Sequence[RunnerRun] = (), fps: Sequence[str] = ()
+) -> Evidence:
+    ev = Evidence("x", "ns", SESSION, started=T0)
+    ev.ledger = evidence_of(SESSION, records)
+    ev.runs = list(runs)
+    ev.rotations = [Rotation(T0 + i, fp) for i, fp in enumerate(fps)]
+    return ev
+
+
+def _hs(status: int, fp: str, t: float) -> Handshake:
+    return Handshake("c", "ns", SESSION, status, "", token_fp=fp, t=T0 + t)
+
+
+def _run(
+    exit_code: int | None = None, *, started: float = 1, finished: float | None = None, deleted: bool = False
+) -> RunnerRun:
+    phase = "Running" if exit_code is None else ("Succeeded" if exit_code == 0 else "Failed")
+    end = None if finished is None else T0 + finished
+    return RunnerRun("p", phase, exit_code, T0 + started, end, "", {}, uid="u", deleted_by_fault=deleted)
+
+
+def test_a_handshake_decides_no_handshakes_at_once() -> None:
+    assert NoHandshakes().violated(_evidence(), T0 + 5) == []
+    bad = _evidence([_hs(401, "aaaa", 1)])
+    assert NoHandshakes().violated(bad, T0 + 1)
+    assert NoHandshakes().problems(bad)
+
+
+def test_an_unexpected_non_zero_exit_decides_session_finished_but_a_deleted_pod_does_not() -> None:
+    assert SessionFinished().violated(_evidence(runs=[_run()]), T0 + 5) == []
+    deleted = _evidence(runs=[_run(143, finished=3, deleted=True), _run()])
+    assert SessionFinished().violated(deleted, T0 + 5) == []
+    crashed = _evidence(runs=[_run(75, finished=3)])
+    assert SessionFinished().violated(crashed, T0 + 5) == [
+        "runner pod p exited 75 before the session finished"
+    ]
+
+
+def test_going_back_to_an_older_token_decides_but_a_slow_rotation_does_not() -> None:
+    expectation = NewTokenOnReconnect(at_least=3)
+    slow = _evidence([_hs(101, "aaaa", 1), _hs(101, "aaaa", 5)], fps=["aaaa", "bbbb"])
+    assert expectation.violated(slow, T0 + 6) == []  # fewer reconnects so far is not a verdict yet
+    assert expectation.problems(slow)  # ... but it is one at the end
+    back = _evidence([_hs(101, "aaaa", 1), _hs(101, "bbbb", 5), _hs(101, "aaaa", 9)], fps=["aaaa", "bbbb"])
+    assert expectation.violated(back, T0 + 10)
+
+
+def test_an_acked_duplicate_decides_exactly_once() -> None:
+    once = [Delivery("c", SESSION, "r", seq, "aaaa", duplicate=False, t=T0 + seq) for seq in (1, 2)]
+    assert ExactlyOnceDelivery().violated(_evidence(once), T0 + 3) == []
+    twice = [*once, Delivery("c", SESSION, "r", 2, "aaaa", duplicate=True, t=T0 + 3)]
+    assert ExactlyOnceDelivery().violated(_evidence(twice), T0 + 4)
+
+
+def test_a_wrong_pod_spec_decides_at_once() -> None:
+    bad = RunnerRun("p", "Running", None, T0, None, "", {"containers": [{"name": "runner"}]}, uid="u")
+    assert PodSpecFollowsContract(Contract.BOT_TOKEN_PATH).violated(_evidence(runs=[bad]), T0)
+
+
+def test_an_exit_bound_is_decided_only_once_it_has_clearly_passed() -> None:
+    bound = RunnerExit(66, within=10)
+    running = _evidence(runs=[_run(started=1)])
+    assert bound.violated(running, T0 + 11) == []  # within the bound plus the clock's slack
+    assert bound.violated(running, T0 + 14)
+    assert bound.violated(_evidence(runs=[_run(66, finished=2)]), T0 + 30) == []
+
+
+def test_giving_up_is_bounded_from_the_moment_the_runner_went_offline() -> None:
+    bound = GivesUpWithin(13)
+    offline = [
+        _hs(101, "aaaa", 1),
+        Closed("c", SESSION, 1000, "token aged out", t=T0 + 11),
+        _hs(401, "aaaa", 12),
+    ]
+    assert bound.violated(_evidence(offline, runs=[_run()]), T0 + 20) == []
+    assert bound.violated(_evidence(offline, runs=[_run()]), T0 + 27)  # 16 s offline, still running
+    assert bound.problems(_evidence(offline, runs=[_run(75, finished=20)])) == []
+    late = bound.problems(_evidence(offline, runs=[_run(75, finished=30)]))
+    assert late and "19s after going offline" in late[0]
+    reconnected = [*offline, _hs(101, "bbbb", 14)]
+    assert bound.violated(_evidence(reconnected, runs=[_run()]), T0 + 40) == []  # back online: no clock
+
+
+def test_every_early_expectation_of_the_fast_tier_agrees_with_its_final_judgement() -> None:
+    """What ends a run early must also fail it at the end: violated is a subset of problems."""
+    crashed = _evidence([_hs(401, "aaaa", 1)], runs=[_run(75, finished=3)], fps=["aaaa"])
+    crashed.ended = T0 + 60
+    for scenario in FAST_TIER:
+        for expectation in scenario.expect:
+            if isinstance(expectation, DecidedEarly) and expectation.violated(crashed, T0 + 60):
+                assert expectation.problems(crashed), (scenario.name, expectation.label)
