@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +111,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--only", default="", help="comma-separated variant names (default: every variant)")
     p.add_argument("--skip-reference", action="store_true", help="do not run the reference first")
     p.add_argument("--full", action="store_true", help="the whole tier per variant (no early stop)")
+    p.add_argument("--parallel", type=int, default=6, help="variants hunted at once [default 6]")
     p.add_argument("--keep-cluster", action="store_true", help="leave the cluster up at the end")
     p.add_argument("--out", type=Path, default=code_root() / "longhaul-artifacts" / "mutants")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to every pytest run")
@@ -128,15 +130,21 @@ def run_zoo(args: argparse.Namespace, variants: Sequence[Variant], template: Pyt
         if not ok:
             print(table(reference, verdicts))
             return 1
-    for i, variant in enumerate(variants, 1):
-        step = f"({i}/{len(variants)}) {variant.name}"
-        say(f"{step} [{variant.component}]: {variant.bug}")
-        verdict = Verdict(
-            variant.name, variant.component, variant.bug, hunt(variant, template, full=args.full)
-        )
-        verdicts.append(verdict)
-        took, elapsed = verdict.result.seconds, time.monotonic() - started
-        say(f"{step}: {verdict.outcome}: {verdict.killers()} ({took:.0f}s, {elapsed:.0f}s so far)")
+
+    def judge(variant: Variant) -> Verdict:
+        say(f"{variant.name} [{variant.component}]: {variant.bug}")
+        return Verdict(variant.name, variant.component, variant.bug, hunt(variant, template, full=args.full))
+
+    # Variants hunt side by side on the one cluster (each in its own namespaces): most are killed
+    # within seconds of their deciding event, so the zoo takes about as long as its slowest kill.
+    with ThreadPoolExecutor(max_workers=max(1, args.parallel)) as pool:
+        for i, verdict in enumerate(pool.map(judge, variants), 1):
+            verdicts.append(verdict)
+            took, elapsed = verdict.result.seconds, time.monotonic() - started
+            say(
+                f"({i}/{len(variants)}) {verdict.name}: {verdict.outcome}: {verdict.killers()} "
+                f"({took:.0f}s, {elapsed:.0f}s so far)"
+            )
     report = table(reference, verdicts)
     (template.out.parent / "bugzoo.md").write_text(report)
     print(report, flush=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from longhaul.fixtures.engine.launch import code_root
+from longhaul.scenarios.catalog import FAST_TIER
 from longhaul.tokens import JWT_SHAPED, fingerprint
 
 TEST_FILE = "e2e/test_scenarios.py"
@@ -127,6 +128,10 @@ class PytestRun:
         argv += [*self.impl_options, *self.extra]
         if stop_early:
             argv.append("--maxfail=1")
+        # Every scenario of the run at once (one xdist worker each), as `tox -e e2e` does.
+        workers = len(select) if select else len(FAST_TIER) - len(deselect)
+        if workers > 1:
+            argv += ["-n", str(workers), "--dist", "worksteal"]
         for nodeid in deselect:
             argv += ["--deselect", nodeid]
         return argv + (list(select) or ["e2e"])
