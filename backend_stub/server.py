@@ -32,7 +32,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from backend_stub.auth import INVALID, Authenticator, AuthResult, extract_token
-from longhaul.ledger import Closed, Delivery, Finished, Handshake, SessionLedger, to_json
+from longhaul.ledger import Acked, Closed, Delivery, Finished, Handshake, SessionLedger, to_json
 from longhaul.logfmt import log_event
 from longhaul.tokens import fingerprint
 from longhaul.wire import Ack, Bye, Done, Event, Hello, ProtocolError, decode, encode
@@ -269,7 +269,10 @@ class BackendServer:
                         duplicate=duplicate,
                     )
                 )
-                await ws.send(encode(Ack(seq=message.seq)))
+                await ws.send(encode(Ack(seq=message.seq)))  # raises if the connection is gone
+                self.ledger.record(
+                    Acked(conn=adm.conn, session=adm.session, runner_id=runner_id, seq=message.seq)
+                )
             elif isinstance(message, Done):
                 self.ledger.record(
                     Finished(

@@ -50,6 +50,22 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class Acked:
+    """The backend's ack of event ``seq`` went out on the connection (the send did not fail).
+
+    Why it is recorded: a runner resends every event whose ack it did not get,
+    which is the at-least-once protocol working, not a duplicate.  Only an
+    event received again *after* its ack was sent is one.
+    """
+
+    conn: str
+    session: str
+    runner_id: str
+    seq: int
+    t: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
 class Closed:
     """An accepted connection ended; ``code`` is the WebSocket close code (1006: dropped)."""
 
@@ -71,10 +87,11 @@ class Finished:
     t: float = field(default_factory=time.time)
 
 
-Record = Handshake | Delivery | Closed | Finished
+Record = Handshake | Delivery | Acked | Closed | Finished
 _KINDS: Final[dict[str, type[Record]]] = {
     "handshake": Handshake,
     "delivery": Delivery,
+    "acked": Acked,
     "closed": Closed,
     "finished": Finished,
 }
@@ -105,6 +122,7 @@ class SessionEvidence:
     deliveries: tuple[Delivery, ...]
     closes: tuple[Closed, ...]
     finishes: tuple[Finished, ...]
+    acks: tuple[Acked, ...] = ()
 
     @property
     def accepted(self) -> tuple[Handshake, ...]:
@@ -130,7 +148,24 @@ class SessionEvidence:
         return [d.seq for d in self.deliveries if d.runner_id == runner_id and not d.duplicate]
 
     def duplicates(self, runner_id: str) -> int:
-        return sum(1 for d in self.deliveries if d.runner_id == runner_id and d.duplicate)
+        """Events received again after their ack went out: what exactly-once forbids.
+
+        A backend that records no acks at all (an older ledger) gets the strict
+        reading: every repeated arrival counts.
+        """
+        repeats = [d for d in self.deliveries if d.runner_id == runner_id and d.duplicate]
+        if not self.acks:
+            return len(repeats)
+        acked_at: dict[int, float] = {}
+        for a in self.acks:
+            if a.runner_id == runner_id:
+                acked_at.setdefault(a.seq, a.t)
+        return sum(1 for d in repeats if d.seq in acked_at and acked_at[d.seq] <= d.t)
+
+    def resends(self, runner_id: str) -> int:
+        """Repeated arrivals of events whose ack had not gone out: the protocol recovering."""
+        repeats = sum(1 for d in self.deliveries if d.runner_id == runner_id and d.duplicate)
+        return repeats - self.duplicates(runner_id)
 
     def missing(self, runner_id: str, last_seq: int) -> list[int]:
         return sorted(set(range(1, last_seq + 1)) - set(self.delivered(runner_id)))
@@ -146,6 +181,7 @@ class SessionEvidence:
             "handshakes": [(h.status, h.token_fp, h.reason) for h in self.handshakes],
             "delivered": {r: len(self.delivered(r)) for r in self.runner_ids()},
             "duplicates": {r: self.duplicates(r) for r in self.runner_ids()},
+            "resends": {r: self.resends(r) for r in self.runner_ids()},
             "closes": [(c.code, c.reason) for c in self.closes],
             "finished": [(f.runner_id, f.last_seq) for f in self.finishes],
         }
@@ -217,4 +253,5 @@ def evidence_of(session: str, records: Iterable[Record]) -> SessionEvidence:
         deliveries=tuple(r for r in mine if isinstance(r, Delivery)),
         closes=tuple(r for r in mine if isinstance(r, Closed)),
         finishes=tuple(r for r in mine if isinstance(r, Finished)),
+        acks=tuple(r for r in mine if isinstance(r, Acked)),
     )

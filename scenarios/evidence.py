@@ -63,7 +63,9 @@ class Evidence:
     faults: list[FaultRecord] = field(default_factory=list)
     end_reason: str = ""  # why the run stopped waiting ("finished", "runner exited", "timed out: ...")
     leaks: list[str] = field(default_factory=list)
+    requested_messages: int | None = None  # the workload the harness asked the runner for
     decided_at: float | None = None  # when the outcome was known (the deciding event), if before the end
+    decided_by: list[str] = field(default_factory=list)  # labels of the expectations that decided it
     aborted: str = ""  # a harness error (a pod that can never start): no verdict on the implementation
 
     def deciding_event(self) -> float | None:

@@ -110,7 +110,14 @@ class NewTokenOnReconnect:
 
 @dataclass(frozen=True)
 class ExactlyOnceDelivery:
-    """The final runner incarnation's messages 1..N each reached the backend once; no duplicates at all."""
+    """The final runner incarnation delivered exactly the workload asked for, 1..N, each event once.
+
+    N is what the harness asked the runner for (``RUNNER_MESSAGES``), not what
+    the runner says it sent: a runner that stops early and declares the end
+    fails here.  An event received again after its ack went out is a
+    duplicate; a resend of an event whose ack never went out is the
+    at-least-once protocol working and is allowed.
+    """
 
     label: str = "every message exactly once"
 
@@ -124,9 +131,16 @@ class ExactlyOnceDelivery:
             found.append("no finished record: cannot tell how many messages there should be")
             return found
         end = ledger.finishes[-1]
-        missing = ledger.missing(end.runner_id, end.last_seq)
-        if missing or not ledger.exactly_once(end.runner_id, end.last_seq):
-            found.append(f"runner {end.runner_id}: missing {missing[:20]} of 1..{end.last_seq}")
+        wanted = evidence.requested_messages
+        if wanted is not None and end.last_seq != wanted:
+            found.append(
+                f"runner {end.runner_id} declared the end after {end.last_seq} messages; "
+                f"the harness asked for {wanted}"
+            )
+        last = wanted if wanted is not None else end.last_seq
+        missing = ledger.missing(end.runner_id, last)
+        if missing or not ledger.exactly_once(end.runner_id, last):
+            found.append(f"runner {end.runner_id}: missing {missing[:20]} of 1..{last}")
         return found
 
     def violated(self, evidence: Evidence, now: float) -> list[str]:
@@ -148,7 +162,8 @@ class NoHandshakes:
     label: str = "no connection attempt reached the backend"
 
     def problems(self, evidence: Evidence) -> list[str]:
-        return self.violated(evidence, evidence.ended)
+        # A missing ledger proves nothing: "no handshake recorded" must not pass blind.
+        return _ledger_or_problem(evidence) + self.violated(evidence, evidence.ended)
 
     def violated(self, evidence: Evidence, now: float) -> list[str]:
         ledger = evidence.ledger
@@ -279,6 +294,10 @@ class NoTokenLeaks:
     label: str = "no token in any artifact"
 
     def problems(self, evidence: Evidence) -> list[str]:
+        return list(evidence.leaks)
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
+        """A leak found is found for good (the scan runs once, at the end: an early end still has it)."""
         return list(evidence.leaks)
 
 

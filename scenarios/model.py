@@ -137,9 +137,34 @@ class Scenario:
         }
 
     def judge(self, evidence: Evidence) -> Verdict:
-        """Every expectation over the evidence: pure, so judging never depends on what wrote files."""
-        failed = {e.label: found for e in self.expect if (found := e.problems(evidence))}
-        return Verdict(self.name, failed)
+        """Every expectation over the evidence: pure, so judging never depends on what wrote files.
+
+        After an early end (``evidence.decided_by``) the run was cut short on
+        purpose, so an expectation that needed the rest of it cannot be judged:
+        the deciding ones are judged in full, the other :class:`DecidedEarly`
+        ones by what had already happened, and the rest are reported as not
+        judged (never as passed, never as failed for a consequence of the cut).
+        """
+        if not evidence.decided_by:
+            return Verdict(
+                self.name, {e.label: found for e in self.expect if (found := e.problems(evidence))}
+            )
+        failed: dict[str, list[str]] = {}
+        not_judged: dict[str, str] = {}
+        why = f"the run ended early, decided by: {', '.join(evidence.decided_by)}"
+        for e in self.expect:
+            if e.label in evidence.decided_by:
+                found = e.problems(evidence) or [
+                    f"decided early and confirmed at the end ({evidence.end_reason})"
+                ]
+            elif isinstance(e, DecidedEarly):
+                found = e.violated(evidence, evidence.ended)
+            else:
+                not_judged[e.label] = why
+                continue
+            if found:
+                failed[e.label] = found
+        return Verdict(self.name, failed, not_judged)
 
     def with_timings(self, timings: Timings, *, tier: Tier) -> Scenario:
         return replace(self, timings=timings, tier=tier, name=f"{self.name}-{tier}")
@@ -151,6 +176,7 @@ class Verdict:
 
     scenario: str
     failed: dict[str, list[str]]
+    not_judged: dict[str, str] = field(default_factory=dict)  # label -> why it could not be judged
 
     @property
     def passed(self) -> bool:
@@ -159,4 +185,5 @@ class Verdict:
     def describe(self) -> str:
         """The failures as a person reads them (may quote implementation logs: redact before printing)."""
         details = "\n".join(f"- {label}:\n    " + "\n    ".join(p) for label, p in self.failed.items())
-        return f"scenario {self.scenario}: {len(self.failed)} expectation(s) failed\n{details}"
+        skipped = "".join(f"\n  (not judged: {label}: {why})" for label, why in self.not_judged.items())
+        return f"scenario {self.scenario}: {len(self.failed)} expectation(s) failed\n{details}{skipped}"

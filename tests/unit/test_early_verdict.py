@@ -120,3 +120,19 @@ def test_every_early_expectation_of_the_fast_tier_agrees_with_its_final_judgemen
         for expectation in scenario.expect:
             if isinstance(expectation, DecidedEarly) and expectation.violated(crashed, T0 + 60):
                 assert expectation.problems(crashed), (scenario.name, expectation.label)
+
+
+def test_after_an_early_end_only_what_was_decided_fails_and_the_rest_is_not_judged() -> None:
+    """The bug zoo's kill matrix needs the cause, not the consequences of cutting the run short."""
+    scenario = next(s for s in FAST_TIER if s.name == "long-session-survives-rotations")
+    bad = RunnerRun("p", "Running", None, T0, None, "", {"containers": [{"name": "runner"}]}, uid="u")
+    evidence = _evidence([_hs(101, "aaaa", 1)], runs=[bad], fps=["aaaa"])
+    evidence.ended, evidence.decided_at = T0 + 5, T0 + 5
+    evidence.decided_by = [PodSpecFollowsContract(Contract.BOT_TOKEN_PATH).label]
+    verdict = scenario.judge(evidence)
+    assert list(verdict.failed) == evidence.decided_by
+    assert "token rotations" in verdict.not_judged
+    assert "every message exactly once" not in verdict.not_judged  # judged by what had happened: nothing bad
+    assert "not judged: token rotations" in verdict.describe()
+    evidence.decided_by = []  # the same evidence judged as a complete run fails for the consequences too
+    assert "token rotations" in scenario.judge(evidence).failed
