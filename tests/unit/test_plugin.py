@@ -197,7 +197,9 @@ def test_installed_longhaul_lives_beside_pypis_fixtures_distribution(
             with fixtures.TempDir() as tmp:
                 assert tmp.path
 
-        def test_longhaul_plugin_comes_from_the_installed_wheel(cluster_plugin=longhaul.fixtures.plugin.cluster):
+        def test_longhaul_plugin_comes_from_the_installed_wheel(
+            cluster_plugin=longhaul.fixtures.plugin.cluster,
+        ):
             assert cluster_plugin.__file__.startswith({str(site)!r}), cluster_plugin.__file__
         """
     )
