@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from longhaul.ledger import SessionEvidence
+from longhaul.tokens import TokenProbe
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class RunnerRun:
     finished: float | None
     log: str
     pod_spec: dict[str, Any] = field(default_factory=dict)  # as the API returned it (camelCase keys)
+    uid: str = ""  # the pod's UID: a pod recreated under the same name is another incarnation
 
     @property
     def seconds_to_exit(self) -> float | None:
@@ -61,6 +63,8 @@ class Evidence:
     faults: list[FaultRecord] = field(default_factory=list)
     end_reason: str = ""  # why the run stopped waiting ("finished", "runner exited", "timed out: ...")
     leaks: list[str] = field(default_factory=list)
+    # Finds this scenario's tokens in report text (digests only, never a token): see TokenProbe.
+    leak_probe: TokenProbe = field(default_factory=TokenProbe, repr=False, compare=False)
 
     @property
     def minted(self) -> list[str]:
@@ -70,6 +74,17 @@ class Evidence:
     @property
     def last_run(self) -> RunnerRun | None:
         return self.runs[-1] if self.runs else None
+
+    @property
+    def deciding_time(self) -> float:
+        """When the verdict's deciding event happened: the backend's "finished", the last runner
+        exit, or, when the run timed out or the session failed, the moment the harness stopped."""
+        if self.end_reason == "finished" and self.ledger and self.ledger.finishes:
+            return self.ledger.finishes[-1].t
+        exits = [r.finished for r in self.runs if r.finished is not None]
+        if self.end_reason.startswith("runner exited") and exits:
+            return max(exits)
+        return self.ended
 
     def token_ages_at_connect(self) -> list[float]:
         """For each accepted handshake: seconds since the Secret took the token it presented.
