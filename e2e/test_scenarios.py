@@ -46,10 +46,10 @@ def test_scenario(
     evidence = run_scenario(scenario, cluster, implementations, artifacts_root)
     verdict = scenario.judge(evidence)
     bundle = artifacts_root / scenario.name
-    request.node.user_properties.append(
-        ("longhaul", json.dumps(scenario_report(scenario, evidence, bundle, verdict.failed), default=str))
-    )
-    if verdict.passed and not request.config.getoption("--keep-artifacts"):
+    kept = not verdict.passed or bool(request.config.getoption("--keep-artifacts"))
+    record = scenario_report(scenario, evidence, bundle, verdict.failed, kept=kept)
+    request.node.user_properties.append(("longhaul", json.dumps(record, default=str)))
+    if not kept:
         shutil.rmtree(bundle, ignore_errors=True)
     # Problems may quote a log line of the implementation under test: keep any token out of reports.
     assert verdict.passed, redact_jwt_shaped(
