@@ -51,10 +51,12 @@ def test_scenario(
         pytest.fail(f"{HARNESS_ERROR}: {redact_jwt_shaped(evidence.aborted)}", pytrace=False)
     verdict = scenario.judge(evidence)
     bundle = artifacts_root / scenario.name
-    request.node.user_properties.append(
-        ("longhaul", json.dumps(scenario_report(scenario, evidence, bundle, verdict.failed), default=str))
+    kept = not verdict.passed or bool(request.config.getoption("--keep-artifacts"))
+    record = scenario_report(
+        scenario, evidence, bundle, verdict.failed, kept=kept, not_judged=verdict.not_judged
     )
-    if verdict.passed and not request.config.getoption("--keep-artifacts"):
+    request.node.user_properties.append(("longhaul", json.dumps(record, default=str)))
+    if not kept:
         shutil.rmtree(bundle, ignore_errors=True)
     # Problems may quote a log line of the implementation under test: keep any token out of reports.
     assert verdict.passed, redact_jwt_shaped(

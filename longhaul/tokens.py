@@ -11,6 +11,8 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 FINGERPRINT_LEN = 8
@@ -51,3 +53,70 @@ def redact_jwt_shaped(text: str) -> str:
     """Replace anything shaped like a JWT by ``<token:FP>``: for text whose tokens are not known
     (a failure message quoting a log line of an implementation under test)."""
     return JWT_SHAPED.sub(lambda m: f"<token:{fingerprint(m.group())}>", text)
+
+
+_WINDOW = 16  # base64url characters: 96 random bits of a signature, never a false positive
+_SECRET_RUN = re.compile(r"[A-Za-z0-9_-]+")
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_.-]+")
+WITHHELD = "[token withheld]"
+
+
+def _digest(window: str) -> str:
+    return hashlib.sha256(window.encode()).hexdigest()[:16]
+
+
+def _windows(token: str) -> list[str]:
+    """What identifies a token in text: the first and last 16 characters of a JWT's signature (its
+    header and claims are shared or public), or of an opaque token; a short token as a whole."""
+    parts = token.split(".")
+    secret = parts[2] if len(parts) == 3 and len(parts[2]) >= _WINDOW else token
+    if len(secret) < _WINDOW:
+        return [secret] if secret else []
+    return [secret[:_WINDOW], secret[-_WINDOW:]]
+
+
+@dataclass(frozen=True)
+class TokenProbe:
+    """Finds the tokens of one scenario in text without holding them.
+
+    Why not keep the tokens: whatever judges and reports a scenario (its evidence, the run report)
+    outlives the watch that saw the tokens and may be printed or pickled.  The probe keeps only
+    truncated sha256 digests of 16-character windows of each token, so it can travel with the
+    evidence and still say "this text contains one of them" and withhold it.
+    """
+
+    digests: dict[int, frozenset[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, tokens: Iterable[str]) -> TokenProbe:
+        by_length: dict[int, set[str]] = {}
+        for token in (t.strip() for t in tokens):
+            for window in _windows(token):
+                by_length.setdefault(len(window), set()).add(_digest(window))
+        return cls({n: frozenset(d) for n, d in by_length.items()})
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where a window of a token occurs: (start, end) of each hit, in order."""
+        hits: list[tuple[int, int]] = []
+        for run in _SECRET_RUN.finditer(text):
+            word = run.group()
+            for n, digests in self.digests.items():
+                hits += [
+                    (run.start() + i, run.start() + i + n)
+                    for i in range(len(word) - n + 1)
+                    if _digest(word[i : i + n]) in digests
+                ]
+        return sorted(hits)
+
+    def withhold(self, text: str) -> tuple[str, int]:
+        """``text`` with every token-shaped run that holds a hit replaced by ``[token withheld]``,
+        and how many runs were replaced."""
+        hits = self.spans(text)
+        if not hits:
+            return text, 0
+        out, at, count = [], 0, 0
+        for run in _TOKEN_RUN.finditer(text):
+            if any(run.start() <= s < run.end() for s, _ in hits):
+                out += [text[at : run.start()], WITHHELD]
+                at, count = run.end(), count + 1
+        return "".join(out) + text[at:], count

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from longhaul.ledger import SessionEvidence
+from longhaul.tokens import TokenProbe
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Evidence:
     decided_at: float | None = None  # when the outcome was known (the deciding event), if before the end
     decided_by: list[str] = field(default_factory=list)  # labels of the expectations that decided it
     aborted: str = ""  # a harness error (a pod that can never start): no verdict on the implementation
+    # Finds this scenario's tokens in report text (digests only, never a token): see TokenProbe.
+    leak_probe: TokenProbe = field(default_factory=TokenProbe, repr=False, compare=False)
 
     def deciding_event(self) -> float | None:
         """When the outcome became certain: the event a verdict waits for.
@@ -97,6 +100,13 @@ class Evidence:
     @property
     def last_run(self) -> RunnerRun | None:
         return self.runs[-1] if self.runs else None
+
+    @property
+    def deciding_time(self) -> float:
+        """The deciding event (:meth:`deciding_event`), or the moment the harness stopped waiting when
+        nothing decided the run (it timed out, or the session failed): where the timeline marks it."""
+        event = self.deciding_event()
+        return self.ended if event is None else event
 
     def token_ages_at_connect(self) -> list[float]:
         """For each accepted handshake: seconds since the Secret took the token it presented.

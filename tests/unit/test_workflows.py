@@ -176,6 +176,18 @@ def test_failure_evidence_is_uploaded_under_names_unique_per_cell() -> None:
     assert all("longhaul.fixtures.plugin.junit_summary" in s["run"] for s in summaries)
 
 
+def test_the_run_report_is_uploaded_for_every_run_and_the_summary_points_to_it() -> None:
+    (job,) = load("kind-tox.yml")["jobs"].values()
+    always = [
+        s
+        for s in job["steps"]
+        if s.get("uses", "").startswith("actions/upload-artifact@") and s.get("if") == "always()"
+    ]
+    assert any("longhaul-artifacts/index.html" in s["with"]["path"] for s in always)
+    (summary,) = [s["run"] for s in job["steps"] if "GITHUB_STEP_SUMMARY" in s.get("run", "")]
+    assert "index.html" in summary and "longhaul-report-$CELL" in summary
+
+
 # --- every workflow -----------------------------------------------------------------------
 
 
