@@ -206,3 +206,28 @@ def test_installed_longhaul_lives_beside_pypis_fixtures_distribution(
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["longhaul: cluster provider *"])  # the plugin loaded by entry point
+
+
+def test_a_run_that_judged_no_scenario_fails_unless_the_user_allows_it(project: pytest.Pytester) -> None:
+    """Every scenario skipped (here: the cluster provider cannot run) is no pass."""
+    project.makepyfile(
+        test_scenarios="""
+        import pytest
+
+        @pytest.mark.e2e
+        @pytest.mark.parametrize("scenario", ["long-session", "fails-fast"])
+        def test_scenario(scenario, cluster):
+            raise AssertionError("must not run without a cluster")
+        """
+    )
+    missing = str(project.path / "absent")
+    result = _pytest(project, "--cluster", "existing", "--kubeconfig", missing, "-p", "no:xdist")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines(
+        ["longhaul: no scenario was judged (2 not judged: no cluster: no kubeconfig at*"]
+    )
+    allowed = _pytest(
+        project, "--cluster", "existing", "--kubeconfig", missing, "-p", "no:xdist", "--allow-nothing-judged"
+    )
+    assert allowed.ret == pytest.ExitCode.OK, allowed.stdout.str()
