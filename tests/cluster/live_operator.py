@@ -25,8 +25,8 @@ from kubernetes.client.rest import ApiException
 
 from longhaul import contract
 from longhaul.fixtures.engine.launch import OperatorFlags
+from longhaul.fixtures.kube.operator_identity import OperatorIdentity
 from longhaul.fixtures.rigs.api_calls import RecordingApiClient
-from longhaul.fixtures.rigs.operator_identity import OperatorIdentity
 from operator_stub import kube
 from operator_stub.eventlog import EventLog
 from operator_stub.reconcile import Reconciler

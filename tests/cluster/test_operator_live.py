@@ -27,8 +27,8 @@ from longhaul import contract
 from longhaul.fixtures.cluster import Cluster
 from longhaul.fixtures.engine.launch import STUB_OPERATOR_CMD, code_root, stub_env
 from longhaul.fixtures.kube.clients import admin_client, server_and_ca, token_client, whoami
-from longhaul.fixtures.rigs.api_calls import ApiCall, granted
-from longhaul.fixtures.rigs.operator_identity import OperatorIdentity, operator_identity
+from longhaul.fixtures.kube.operator_identity import OperatorIdentity, granted, operator_identity
+from longhaul.fixtures.rigs.api_calls import ApiCall
 from longhaul.fixtures.util.procs import ComponentFailed, ManagedProcess
 from longhaul.fixtures.util.waiting import wait_for
 from longhaul.tokens import fingerprint, unverified_claims
