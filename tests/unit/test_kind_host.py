@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from longhaul.fixtures.cluster.kind import capdrop, hostnet
+from longhaul.fixtures.cluster import ProviderUnavailable
+from longhaul.fixtures.cluster.kind import capdrop, dockerd, hostnet
+from longhaul.fixtures.cluster.kind.engine import own_engine_applies
+from longhaul.fixtures.cluster.kind.nodeimage import node_image_mode
 from longhaul.fixtures.images.kindnode.components import repository, sandbox_refs
 
 
@@ -80,3 +83,26 @@ def test_sandbox_names_come_from_kinds_containerd_config() -> None:
     config = '[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "registry.k8s.io/pause:3.10"\n'
     assert sandbox_refs(config) == ("registry.k8s.io/pause:3.10",)
     assert repository("registry.k8s.io/coredns/coredns:v1.12.1") == "coredns"
+
+
+def test_the_node_image_is_offline_with_our_engine_and_pinned_with_yours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("LONGHAUL_KIND_NODE_IMAGE", raising=False)
+    assert node_image_mode(own_engine=True) == "offline"
+    assert node_image_mode(own_engine=False) == "pinned"
+    monkeypatch.setenv("LONGHAUL_KIND_NODE_IMAGE", "pinned")
+    assert node_image_mode(own_engine=True) == "pinned"
+    monkeypatch.setenv("LONGHAUL_KIND_NODE_IMAGE", "latest")
+    with pytest.raises(ProviderUnavailable, match="pinned, offline"):
+        node_image_mode(own_engine=True)
+
+
+def test_a_docker_host_of_your_own_means_longhaul_starts_no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KIND_EXPERIMENTAL_PROVIDER", raising=False)
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:2375")
+    assert not own_engine_applies()
+    monkeypatch.setenv("DOCKER_HOST", dockerd.DOCKER_HOST)
+    assert own_engine_applies()
+    monkeypatch.setenv("KIND_EXPERIMENTAL_PROVIDER", "podman")
+    assert not own_engine_applies()
