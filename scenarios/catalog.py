@@ -167,6 +167,7 @@ FAULTS = (
     # 2-core machine that outage alone can take 15-30 s.  The runner must ride it out (a runner
     # that exits and is replaced by its Job has not survived it), so its offline budget exceeds the
     # outage, and the session runs long enough to show two reconnects with new tokens *after* it.
+    # On kind the kubelet restarts the static pod after its crash-loop back-off (10 s): 20-30 s there.
     _survives(
         "apiserver-restarted",
         RestartApiServer(at=s(12)),

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from longhaul.fixtures.gobuild.kubernetes import normalize_version, render_gomod, staging_modules
+from longhaul.fixtures.gobuild.kubernetes import (
+    _replaces_match,
+    ensure_binaries,
+    normalize_version,
+    render_gomod,
+    staging_modules,
+)
 
 UPSTREAM = """module k8s.io/kubernetes
 
@@ -46,3 +52,15 @@ def test_versions_are_normalized(given: str, expected: str) -> None:
 def test_bad_versions_are_rejected_clearly(bad: str) -> None:
     with pytest.raises(ValueError, match=r"must look like v1\.34\.4"):
         normalize_version(bad)
+
+
+def test_a_module_go_get_extended_still_matches_its_rendered_go_mod() -> None:
+    rendered = render_gomod("v1.34.4", UPSTREAM)
+    after_go_get = rendered + "\nrequire (\n\tgithub.com/x/y v1.0.0 // indirect\n)\n"
+    assert _replaces_match(after_go_get, rendered)
+    assert not _replaces_match(render_gomod("v1.34.3", UPSTREAM), rendered)
+
+
+def test_only_known_commands_can_be_requested() -> None:
+    with pytest.raises(ValueError, match="cannot build kube-nonsense"):
+        ensure_binaries("v1.34.4", extra=("kube-nonsense",))
