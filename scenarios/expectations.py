@@ -157,7 +157,12 @@ class ExactlyOnceDelivery:
 
 @dataclass(frozen=True)
 class NoHandshakes:
-    """Nothing reached the backend at all (e.g. no connection attempt with an empty token)."""
+    """Nothing reached the backend at all (e.g. no connection attempt with an empty token).
+
+    Not only session handshakes: a TCP accept, a request on any path (a 404 for
+    a wrong path) or bytes that were no HTTP request (TLS to the plain port) are
+    each a connection attempt that reached it.
+    """
 
     label: str = "no connection attempt reached the backend"
 
@@ -167,11 +172,9 @@ class NoHandshakes:
 
     def violated(self, evidence: Evidence, now: float) -> list[str]:
         ledger = evidence.ledger
-        if ledger is not None and ledger.handshakes:
-            return [
-                f"backend saw {len(ledger.handshakes)} handshakes: "
-                f"{[(h.status, h.token_fp) for h in ledger.handshakes]}"
-            ]
+        if ledger is not None and ledger.contacted:
+            seen = ledger.contacts()
+            return [f"backend saw {len(seen)} connection attempts: {seen[:10]}"]
         return []
 
 
