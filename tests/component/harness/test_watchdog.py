@@ -71,7 +71,7 @@ def test_the_watchdog_kills_what_a_killed_harness_started(
         assert harness.stdout is not None
         run_id, child, watchdog = harness.stdout.readline().split()
         pgid = int(child)
-        assert len(_group(pgid)) == 3, "sh and its two sleeps"
+        wait_for("sh and its two sleeps", lambda: _group(pgid), lambda g: len(g) == 3, timeout=30)
         registry = tmp_path / "runs" / run_id
         assert json.loads((registry / "procs" / f"{child}.json").read_text())["name"] == "sleeper"
         harness.send_signal(sig)
