@@ -7,15 +7,17 @@ bound the harness wraps the runner command (``fixtures/engine/launch.py``) in a
 POSIX shell that prints, right before starting the runner and right after it
 exits::
 
-    longhaul-clock start 1764628800.123456789
-    longhaul-clock exit 1764628800.456789012 66
+    longhaul-clock start 1764628800.123456
+    longhaul-clock exit 1764628800.456789 66
 
-(``date +%s.%N``; the exit line also carries the runner's exit code), then the
+(bash's ``$EPOCHREALTIME``, read without starting a process, or ``date +%s.%N``
+where there is no bash; the exit line also carries the runner's exit code), then the
 shell's ``times`` (its own and its children's user and system CPU time).  The
-figure judged is wall time: the runner's own run time plus the wrapper's, one
-``date`` process start and the shell's fork of the runner, :data:`WRAPPER_SLACK`
-at most.  The CPU time is a diagnosis, never judged: a run that took 2 s of
-wall time on 0.2 s of CPU was starved by its node, not slow by itself.
+figure judged is wall time: the runner's own run time plus the wrapper's (the
+shell's fork of the runner and its wait; with ``date``, one process start
+more), :data:`WRAPPER_SLACK` at most.  The CPU time is a diagnosis, never
+judged: a run that took 2 s of wall time on 0.2 s of CPU was starved by its
+node, not slow by itself.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ CLOCK_MARK = "longhaul-clock"
 # a few milliseconds typically, tens at worst; 0.1 s leaves room without hiding a slow runner.
 WRAPPER_SLACK = 0.1
 
-_START = re.compile(rf"^{CLOCK_MARK} start (\d+\.\d+)\s*$", re.M)
-_EXIT = re.compile(rf"^{CLOCK_MARK} exit (\d+\.\d+) (\d+)[ \t]*\r?\n?", re.M)
+# bash's $EPOCHREALTIME uses the locale's decimal separator: a comma is read as the point.
+_START = re.compile(rf"^{CLOCK_MARK} start (\d+[.,]\d+)\s*$", re.M)
+_EXIT = re.compile(rf"^{CLOCK_MARK} exit (\d+[.,]\d+) (\d+)[ \t]*\r?\n?", re.M)
 # `times`: the shell's own user/system time, then its children's, as "XmY.YYYs XmY.YYYs" lines.
 _TIMES = re.compile(r"\S+ \S+\r?\n(\d+)m(\d+(?:\.\d+)?)s (\d+)m(\d+(?:\.\d+)?)s")
 
@@ -49,6 +52,10 @@ class RunnerClock:
         return self.exited - self.started
 
 
+def _seconds(stamp: str) -> float:
+    return float(stamp.replace(",", "."))
+
+
 def parse_runner_clock(log: str) -> RunnerClock | None:
     """The last start/exit pair in ``log``, or None without one (not wrapped, killed, no GNU date).
 
@@ -65,5 +72,5 @@ def parse_runner_clock(log: str) -> RunnerClock | None:
     cpu = None
     if times:
         cpu = round(int(times[1]) * 60 + float(times[2]) + int(times[3]) * 60 + float(times[4]), 6)
-    clock = RunnerClock(float(start[1]), float(end[1]), int(end[2]), cpu)
+    clock = RunnerClock(_seconds(start[1]), _seconds(end[1]), int(end[2]), cpu)
     return clock if clock.seconds >= 0 else None

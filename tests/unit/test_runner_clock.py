@@ -52,6 +52,11 @@ def test_the_cpu_time_after_the_exit_stamp_is_read_as_a_diagnosis() -> None:
     assert parse_runner_clock(bash) == RunnerClock(T, T + 1, 66, 60.75)
 
 
+def test_a_comma_decimal_separator_reads_as_a_point() -> None:
+    log = "longhaul-clock start 1764628800,250000\nlonghaul-clock exit 1764628800,750000 66\n"
+    assert parse_runner_clock(log) == RunnerClock(T + 0.25, T + 0.75, 66)
+
+
 def test_the_last_pair_counts_and_log_lines_between_do_not_matter() -> None:
     log = _log(T, T + 5) + _log(T + 10, T + 10.25, noise="line\r\nanother line\n")
     assert parse_runner_clock(log) == RunnerClock(T + 10, T + 10.25, 66)

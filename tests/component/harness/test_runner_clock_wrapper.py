@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -22,11 +24,29 @@ from longhaul.scenarios.runner_clock import WRAPPER_SLACK, parse_runner_clock
 pytestmark = pytest.mark.component
 
 
-def _run(runner_cmd: str, override: str | None = None) -> tuple[int, str]:
+def _run(runner_cmd: str, override: str | None = None, *, path: str | None = None) -> tuple[int, str]:
     line = runner_command(Implementations(runner_image="-", runner_cmd=runner_cmd), override, clock=True)
     assert line is not None
-    done = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=60, env=os.environ)
+    env = {**os.environ, **({"PATH": path} if path else {})}
+    done = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=60, env=env)
     return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("shell", ["bash", "sh"])
+def test_with_bash_or_posix_sh_and_date_alike(shell: str, tmp_path: Path) -> None:
+    """An image without bash gets the POSIX sh wrapper with `date +%s.%N`; both give a figure."""
+    path = None
+    if shell == "sh":  # a PATH with sh, date and sleep but no bash
+        for tool in ("sh", "date", "sleep"):
+            found = shutil.which(tool)
+            assert found is not None
+            (tmp_path / tool).symlink_to(found)
+        path = str(tmp_path)
+    rc, log = _run("sleep 0.2", path=path)
+    clock = parse_runner_clock(log)
+    assert rc == 0 and clock is not None and clock.seconds >= 0.2, log
+    precision = len(log.split("start ", 1)[1].split()[0].split(".")[1])
+    assert precision == (6 if shell == "bash" else 9), log  # $EPOCHREALTIME: µs; date %N: ns
 
 
 def test_the_exit_code_and_output_pass_through_with_stamps_around_them() -> None:
