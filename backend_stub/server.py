@@ -15,6 +15,10 @@ needs, each off by default:
 
 ``GET /healthz`` answers ``ok``; ``GET /debug/ledger`` returns the ledger as
 JSON lines, for a backend running in a pod whose file the harness cannot read.
+
+Below the session handshakes, every TCP accept and every request (any path,
+with the status it got) goes into the ledger too, so a runner that dials a
+wrong path or fails before HTTP still leaves a trace.
 """
 
 from __future__ import annotations
@@ -32,7 +36,17 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from backend_stub.auth import INVALID, Authenticator, AuthResult, extract_token
-from longhaul.ledger import Acked, Closed, Delivery, Finished, Handshake, SessionLedger, to_json
+from longhaul.ledger import (
+    Acked,
+    Closed,
+    Delivery,
+    Finished,
+    Handshake,
+    SessionLedger,
+    TcpAccept,
+    to_json,
+)
+from longhaul.ledger import Request as RequestRecord
 from longhaul.logfmt import log_event
 from longhaul.tokens import fingerprint
 from longhaul.wire import Ack, Bye, Done, Event, Hello, ProtocolError, decode, encode
@@ -93,9 +107,48 @@ class BackendServer:
             host,
             port,
             process_request=self._process_request,
+            process_response=self._process_response,
+            create_connection=self._connection_class(),
             ping_interval=self.policy.ping_interval or None,
             close_timeout=self.policy.close_timeout,
             server_header=None,
+        )
+
+    def _connection_class(self) -> type[ServerConnection]:
+        """A ServerConnection that records its TCP accept, and its end if no HTTP request came."""
+        backend = self
+
+        class RecordingConnection(ServerConnection):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                super().connection_made(transport)
+                peer = transport.get_extra_info("peername")
+                where = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer)
+                backend.ledger.record(TcpAccept(conn=str(self.id)[:8], peer=where))
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                if self.request is None:  # nothing HTTP arrived: TLS to the plain port, or silence
+                    why = self.protocol.handshake_exc
+                    reason = f"no HTTP request ({type(why).__name__})" if why else "closed before a request"
+                    backend.ledger.record(
+                        RequestRecord(conn=str(self.id)[:8], method="", path="", status=0, reason=reason)
+                    )
+                super().connection_lost(exc)
+
+        return RecordingConnection
+
+    def _process_response(self, connection: ServerConnection, request: Request, response: Response) -> None:
+        """Record every answered request: its path (never the query: it may hold a token) and status."""
+        path = urlsplit(request.path).path
+        match = SESSION_PATH.match(path)
+        self.ledger.record(
+            RequestRecord(
+                conn=str(connection.id)[:8],
+                method=request.method,
+                path=path,
+                status=response.status_code,
+                session=match["session"] if match else "",
+                reason=response.reason_phrase,
+            )
         )
 
     @staticmethod

@@ -1,10 +1,17 @@
 """SessionLedger: what the backend saw, as evidence a scenario can judge.
 
-The backend appends one JSON line per handshake, delivered event, close and
-session end.  Why a file and not only memory: the harness reads it after the
-fact (and after a backend restart, which reloads it so de-duplication spans
-restarts), and it goes into the artifact bundle as is.  It holds token
-*fingerprints* and claims' iat/exp, never a token.
+The backend appends one JSON line per TCP accept, HTTP request, handshake,
+delivered event, close and session end.  Why a file and not only memory: the
+harness reads it after the fact (and after a backend restart, which reloads it
+so de-duplication spans restarts), and it goes into the artifact bundle as is.  It holds token
+*fingerprints* and claims' iat/exp, never a token (and request paths without
+their query string, which may carry ``?token=``).
+
+Why TCP accepts and every request, not only session handshakes: a runner that
+dials a wrong path (404), speaks TLS to a plain port or connects and says
+nothing still reached the backend, and "nothing reached the backend" must not
+pass for it.  Ledgers written before these records existed stay readable: they
+simply hold none.
 """
 
 from __future__ import annotations
@@ -15,6 +22,35 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final, TextIO
+
+
+@dataclass(frozen=True)
+class TcpAccept:
+    """The backend accepted a TCP connection (before any byte was read); ``peer`` is ``host:port``."""
+
+    conn: str
+    peer: str
+    session: str = ""  # never known at accept time; kept so every record has one
+    t: float = field(default_factory=time.time)
+
+
+@dataclass(frozen=True)
+class Request:
+    """An HTTP request on an accepted connection, and the status it was answered with.
+
+    ``path`` never includes the query string.  ``status`` 0 means the bytes
+    received were no HTTP request (e.g. a TLS ClientHello on the plain port, or
+    a peer that closed before sending one); ``reason`` says which.  ``session``
+    is the session the path names ("" for any other path).
+    """
+
+    conn: str
+    method: str
+    path: str
+    status: int
+    session: str = ""
+    reason: str = ""
+    t: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True)
@@ -87,8 +123,10 @@ class Finished:
     t: float = field(default_factory=time.time)
 
 
-Record = Handshake | Delivery | Acked | Closed | Finished
+Record = TcpAccept | Request | Handshake | Delivery | Acked | Closed | Finished
 _KINDS: Final[dict[str, type[Record]]] = {
+    "tcp_accept": TcpAccept,
+    "request": Request,
     "handshake": Handshake,
     "delivery": Delivery,
     "acked": Acked,
@@ -123,6 +161,23 @@ class SessionEvidence:
     closes: tuple[Closed, ...]
     finishes: tuple[Finished, ...]
     acks: tuple[Acked, ...] = ()
+    # What reached the backend below a session handshake: every TCP accept (no session can be
+    # told from it) and every request on this session's path or on a path naming no session.
+    requests: tuple[Request, ...] = ()
+    tcp_accepts: tuple[TcpAccept, ...] = ()
+
+    @property
+    def contacted(self) -> bool:
+        """Anything at all reached the backend: a TCP accept, a request (any path), a handshake."""
+        return bool(self.tcp_accepts or self.requests or self.handshakes)
+
+    def contacts(self) -> list[str]:
+        """What reached the backend, one short token-free phrase each, for failure messages."""
+        return [
+            *(f"TCP accept from {a.peer}" for a in self.tcp_accepts),
+            *(f"{r.method or '-'} {r.path or '-'} -> {r.status or r.reason}" for r in self.requests),
+            *(f"handshake {h.status} token {h.token_fp}" for h in self.handshakes),
+        ]
 
     @property
     def accepted(self) -> tuple[Handshake, ...]:
@@ -184,6 +239,8 @@ class SessionEvidence:
             "resends": {r: self.resends(r) for r in self.runner_ids()},
             "closes": [(c.code, c.reason) for c in self.closes],
             "finished": [(f.runner_id, f.last_seq) for f in self.finishes],
+            "tcp_accepts": len(self.tcp_accepts),
+            "requests_not_upgraded": [(r.status, r.path, r.reason) for r in self.requests if r.status != 101],
         }
 
 
@@ -239,13 +296,16 @@ class SessionLedger:
         return tuple(self._records)
 
     def sessions(self) -> list[str]:
-        return list(dict.fromkeys(r.session for r in self._records))
+        return list(dict.fromkeys(r.session for r in self._records if r.session))
 
     def evidence(self, session: str) -> SessionEvidence:
         return evidence_of(session, self._records)
 
 
 def evidence_of(session: str, records: Iterable[Record]) -> SessionEvidence:
+    """The records about ``session``, plus those that cannot name one (TCP accepts, other paths):
+    a backend serves one scenario, so what reached it unattributed still counts as contact."""
+    records = list(records)
     mine = [r for r in records if r.session == session]
     return SessionEvidence(
         session=session,
@@ -254,4 +314,6 @@ def evidence_of(session: str, records: Iterable[Record]) -> SessionEvidence:
         closes=tuple(r for r in mine if isinstance(r, Closed)),
         finishes=tuple(r for r in mine if isinstance(r, Finished)),
         acks=tuple(r for r in mine if isinstance(r, Acked)),
+        requests=tuple(r for r in records if isinstance(r, Request) and r.session in (session, "")),
+        tcp_accepts=tuple(r for r in records if isinstance(r, TcpAccept)),
     )

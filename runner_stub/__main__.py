@@ -1,18 +1,25 @@
-"""Entry point: ``python -m runner_stub [flags]``; exit codes are ``longhaul.contract.RunnerExit``."""
+"""Entry point: ``python -m runner_stub [flags]``; exit codes are ``longhaul.contract.RunnerExit``.
+
+asyncio and websockets (most of a start-up's import time) are imported only
+once the token source is known to be usable: the contract's fail-fast path
+(exit 66 within 1 s of starting) must not wait for them on a loaded node.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from longhaul.contract import RunnerExit
 from longhaul.logfmt import log_event
 from runner_stub.config import parse_config
-from runner_stub.session import RunnerSession
 from runner_stub.token_source import RunnerConfigError, resolve_token_source
+
+if TYPE_CHECKING:
+    from runner_stub.session import RunnerSession
 
 
 async def _run_until_signal(session: RunnerSession) -> RunnerExit:
@@ -20,6 +27,8 @@ async def _run_until_signal(session: RunnerSession) -> RunnerExit:
 
     Not OK: the session did not finish, and a Job must replace the pod.
     """
+    import asyncio
+
     task = asyncio.create_task(session.run())
     loop = asyncio.get_running_loop()
     stopped_by: list[str] = []
@@ -53,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             messages=config.messages,
             session=config.session or None,
         )
+        import asyncio
+
+        from runner_stub.session import RunnerSession
+
         return int(asyncio.run(_run_until_signal(RunnerSession(config, source))))
     except RunnerConfigError as exc:
         log_event("fatal", exit_code=int(exc.exit_code), error=str(exc))

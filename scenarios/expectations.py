@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from longhaul.contract import Contract
 from longhaul.scenarios.evidence import Evidence
 from longhaul.scenarios.pod_contract import pod_spec_problems
+from longhaul.scenarios.runner_clock import WRAPPER_SLACK, parse_runner_clock
 
 # Container timestamps have 1 s resolution and the harness polls: a bound is only called
 # violated while the run goes on once it has clearly passed.
@@ -157,7 +158,12 @@ class ExactlyOnceDelivery:
 
 @dataclass(frozen=True)
 class NoHandshakes:
-    """Nothing reached the backend at all (e.g. no connection attempt with an empty token)."""
+    """Nothing reached the backend at all (e.g. no connection attempt with an empty token).
+
+    Not only session handshakes: a TCP accept, a request on any path (a 404 for
+    a wrong path) or bytes that were no HTTP request (TLS to the plain port) are
+    each a connection attempt that reached it.
+    """
 
     label: str = "no connection attempt reached the backend"
 
@@ -167,21 +173,30 @@ class NoHandshakes:
 
     def violated(self, evidence: Evidence, now: float) -> list[str]:
         ledger = evidence.ledger
-        if ledger is not None and ledger.handshakes:
-            return [
-                f"backend saw {len(ledger.handshakes)} handshakes: "
-                f"{[(h.status, h.token_fp) for h in ledger.handshakes]}"
-            ]
+        if ledger is not None and ledger.contacted:
+            seen = ledger.contacts()
+            return [f"backend saw {len(seen)} connection attempts: {seen[:10]}"]
         return []
 
 
 @dataclass(frozen=True)
 class RunnerExit:
-    """The (last) runner pod exited with ``code``, within ``within`` seconds of starting if given."""
+    """The (last) runner pod exited with ``code``, within ``within`` seconds of starting if given.
+
+    With a bound, the harness wraps the runner in its clock (:mod:`longhaul.scenarios.runner_clock`)
+    and the bound is judged on those stamps, allowing only the wrapper's own measured
+    :data:`~longhaul.scenarios.runner_clock.WRAPPER_SLACK`.  Without stamps in the log (another
+    runner image without GNU ``date``) it falls back to the container's 1 s timestamps.
+    """
 
     code: int
     within: float | None = None
     label: str = "runner exit code"
+
+    @property
+    def wants_runner_clock(self) -> bool:
+        """The engine wraps the runner command in the clock for expectations that say so."""
+        return self.within is not None
 
     def problems(self, evidence: Evidence) -> list[str]:
         last = evidence.last_run
@@ -190,10 +205,27 @@ class RunnerExit:
         found = []
         if last.exit_code != self.code:
             found.append(f"runner {last.pod} exited {last.exit_code} ({last.phase}), expected {self.code}")
-        took = last.seconds_to_exit
-        if self.within is not None and (took is None or took > self.within):
-            found.append(f"runner {last.pod} took {took}s to exit, contract says within {self.within}s")
+        if self.within is not None:
+            found += self._too_slow(last.pod, last.log, last.seconds_to_exit, self.within)
         return found
+
+    @staticmethod
+    def _too_slow(pod: str, log: str, container_seconds: float | None, within: float) -> list[str]:
+        clock = parse_runner_clock(log)
+        if clock is not None:
+            if clock.seconds > within + WRAPPER_SLACK:
+                cpu = "" if clock.cpu_seconds is None else f" on {clock.cpu_seconds:.3f}s of CPU"
+                return [
+                    f"runner {pod} took {clock.seconds:.3f}s to exit{cpu} (runner clock), contract says "
+                    f"within {within:g}s (+{WRAPPER_SLACK:g}s for the clock's wrapper)"
+                ]
+            return []
+        if container_seconds is None or container_seconds > within:
+            return [
+                f"runner {pod} took {container_seconds}s to exit (container timestamps, 1 s resolution; "
+                f"no runner clock in its log), contract says within {within:g}s"
+            ]
+        return []
 
     def violated(self, evidence: Evidence, now: float) -> list[str]:
         """Still running past the bound: whatever it does next, it did not exit in time."""

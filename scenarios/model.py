@@ -128,6 +128,12 @@ class Scenario:
         shared cluster, so such a scenario must run alone."""
         return Capability.RESTART_COMPONENTS in self.needs
 
+    @property
+    def wants_runner_clock(self) -> bool:
+        """An expectation bounds the runner's run time finer than a container's 1 s timestamps
+        (see :mod:`longhaul.scenarios.runner_clock`): the engine wraps the runner in the clock."""
+        return any(getattr(e, "wants_runner_clock", False) for e in self.expect)
+
     def decided(self, evidence: Evidence, now: float) -> dict[str, list[str]]:
         """The expectations that have already failed for good (see :class:`DecidedEarly`)."""
         return {

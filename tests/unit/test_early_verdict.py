@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from longhaul.contract import Contract
-from longhaul.ledger import Closed, Delivery, Handshake, Record, evidence_of
+from longhaul.ledger import Closed, Delivery, Handshake, Record, Request, TcpAccept, evidence_of
 from longhaul.scenarios.catalog import FAST_TIER
 from longhaul.scenarios.evidence import Evidence, Rotation, RunnerRun
 from longhaul.scenarios.expectations import (
@@ -55,6 +57,27 @@ def test_a_handshake_decides_no_handshakes_at_once() -> None:
     bad = _evidence([_hs(401, "aaaa", 1)])
     assert NoHandshakes().violated(bad, T0 + 1)
     assert NoHandshakes().problems(bad)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        TcpAccept("c", "198.18.0.5:4242", t=T0 + 1),
+        Request("c", "GET", "/api/projects/ns/sessions/s-1/wrong", 404, t=T0 + 1),
+        Request("c", "", "", 0, reason="no HTTP request (InvalidMessage)", t=T0 + 1),
+    ],
+    ids=["tcp-accept", "wrong-path-404", "tls-to-plain-port"],
+)
+def test_any_contact_below_a_handshake_decides_no_handshakes(record: Record) -> None:
+    bad = _evidence([record])
+    found = NoHandshakes().violated(bad, T0 + 2)
+    assert found and "1 connection attempts" in found[0], found
+    assert NoHandshakes().problems(bad) == found
+
+
+def test_a_request_naming_another_session_is_not_this_sessions_contact() -> None:
+    other = Request("c", "GET", "/api/projects/ns/sessions/s-2/ws", 401, session="s-2", t=T0 + 1)
+    assert NoHandshakes().violated(_evidence([other]), T0 + 2) == []
 
 
 def test_an_unexpected_non_zero_exit_decides_session_finished_but_a_deleted_pod_does_not() -> None:

@@ -7,7 +7,18 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from longhaul.ledger import Closed, Delivery, Finished, Handshake, Record, SessionLedger, from_json, to_json
+from longhaul.ledger import (
+    Closed,
+    Delivery,
+    Finished,
+    Handshake,
+    Record,
+    Request,
+    SessionLedger,
+    TcpAccept,
+    from_json,
+    to_json,
+)
 
 records: st.SearchStrategy[Record] = st.one_of(
     st.builds(
@@ -23,6 +34,8 @@ records: st.SearchStrategy[Record] = st.one_of(
     ),
     st.builds(Closed, code=st.integers(1000, 4999), t=st.floats(0, 2e9)),
     st.builds(Finished, last_seq=st.integers(0, 10**6), t=st.floats(0, 2e9)),
+    st.builds(TcpAccept, t=st.floats(0, 2e9)),
+    st.builds(Request, status=st.sampled_from([0, 101, 200, 401, 404]), t=st.floats(0, 2e9)),
 )
 
 
@@ -78,3 +91,31 @@ def test_evidence_separates_sessions_and_orders_fingerprints_by_first_use() -> N
     assert ev.accepted_fingerprints() == ["a", "c"]
     assert [h.token_fp for h in ev.rejected] == ["b"]
     assert ledger.sessions() == ["s", "t"]
+
+
+def test_an_older_ledger_without_accepts_or_requests_still_reads(tmp_path: Path) -> None:
+    """A ledger written before TCP accepts and requests were recorded: same evidence, none of those."""
+    path = tmp_path / "ledger.jsonl"
+    path.write_text(
+        '{"kind":"handshake","conn":"c","namespace":"ns","session":"s","status":101,"reason":"accepted",'
+        '"token_fp":"abcd1234","iat":1,"exp":2,"t":5.0}\n'
+        '{"kind":"some_future_record","conn":"c","session":"s","t":6.0}\n'
+    )
+    ev = SessionLedger.load(path).evidence("s")
+    assert [h.status for h in ev.handshakes] == [101]
+    assert ev.requests == () and ev.tcp_accepts == ()
+    assert ev.contacted  # a handshake alone is contact
+
+
+def test_requests_and_accepts_reach_a_sessions_evidence_unless_they_name_another_session() -> None:
+    ledger = SessionLedger()
+    ledger.record(TcpAccept("c1", "10.0.0.1:5"))
+    ledger.record(Request("c1", "GET", "/nope", 404))
+    ledger.record(Request("c2", "GET", "/api/projects/ns/sessions/s/ws", 401, session="s"))
+    ledger.record(Request("c3", "GET", "/api/projects/ns/sessions/other/ws", 401, session="other"))
+    ev = ledger.evidence("s")
+    assert [r.conn for r in ev.requests] == ["c1", "c2"]
+    assert [a.peer for a in ev.tcp_accepts] == ["10.0.0.1:5"]
+    assert ev.contacts()[:2] == ["TCP accept from 10.0.0.1:5", "GET /nope -> 404"]
+    assert ledger.sessions() == ["s", "other"]
+    assert not SessionLedger().evidence("s").contacted

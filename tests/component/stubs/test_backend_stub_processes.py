@@ -15,7 +15,7 @@ from longhaul.contract import RunnerExit
 from longhaul.fixtures.rigs.stub_bench import StubBench
 from longhaul.fixtures.rigs.stub_processes import BackendProcess
 from longhaul.fixtures.util.waiting import wait_for
-from longhaul.ledger import SessionLedger, to_json
+from longhaul.ledger import Closed, Request, SessionLedger, TcpAccept, to_json
 from longhaul.tokens import fingerprint
 from longhaul.wire import Ack, Event, Hello, decode, encode
 
@@ -147,9 +147,17 @@ def test_health_and_ledger_endpoints(stubs: StubBench) -> None:
     backend = stubs.backend()
     assert backend.http("/healthz") == "ok\n"
     handshake(backend.url(stubs.namespace, stubs.session), {"Authorization": f"Bearer {stubs.mint()}"})
-    wait_for("a closed connection", lambda: len(backend.ledger().records), lambda n: n >= 2, timeout=10)
+    wait_for(
+        "a closed connection",
+        lambda: [r for r in backend.ledger().records if isinstance(r, Closed)],
+        bool,
+        timeout=10,
+    )
     served = backend.http("/debug/ledger")
-    assert served == "".join(to_json(r) + "\n" for r in SessionLedger.load(backend.ledger_path).records)
+    # The file also holds the record of this very /debug/ledger request, written once it was answered.
+    *before, last = SessionLedger.load(backend.ledger_path).records
+    assert served == "".join(to_json(r) + "\n" for r in before)
+    assert isinstance(last, Request) and (last.path, last.status) == ("/debug/ledger", 200)
     with pytest.raises(urllib.error.HTTPError) as info:
         backend.http("/api/projects/x/sessions/y/other")
     assert info.value.code == 404
@@ -167,3 +175,48 @@ def test_sigterm_stops_the_backend_promptly_despite_a_lingering_client(stubs: St
         code = wait_for("the backend to exit", backend.process.returncode, lambda c: c is not None, timeout=6)
     assert code == 0
     assert "event=stopping" in backend.log.read_text()
+
+
+def _contacts_of(backend: BackendProcess, session: str, conns: int) -> list[tuple[str, int, str]]:
+    """(path, status, reason) of the requests of ``conns`` connections, once each has its record."""
+    ev = wait_for(
+        f"{conns} connections with a request record",
+        lambda: backend.evidence(session),
+        lambda e: len(e.tcp_accepts) >= conns and len(e.requests) >= conns,
+        timeout=10,
+        describe=lambda e: e.contacts(),
+    )
+    assert {a.conn for a in ev.tcp_accepts} == {r.conn for r in ev.requests}, ev.contacts()
+    return [(r.path, r.status, r.reason) for r in ev.requests]
+
+
+def test_every_accept_and_request_is_recorded_even_without_a_handshake(stubs: StubBench) -> None:
+    """A runner dialing a wrong path, speaking TLS to the plain port, or saying nothing leaves a trace."""
+    backend = stubs.backend()
+    good = stubs.mint()
+    wrong = backend.url(stubs.namespace, stubs.session).replace("/ws", "/socket") + f"?token={good}"
+    assert handshake(wrong, {}) == 404
+    with socket.create_connection(("127.0.0.1", backend.port), timeout=5) as tls:
+        tls.sendall(bytes.fromhex("16030100a5010000a10303") + os.urandom(32))  # a TLS ClientHello's start
+        tls.shutdown(socket.SHUT_WR)
+        tls.recv(64)  # the backend closes: no HTTP request came
+    with socket.create_connection(("127.0.0.1", backend.port), timeout=5):
+        pass  # connects, says nothing, leaves
+    found = _contacts_of(backend, stubs.session, conns=3)
+    assert found[0] == (f"/api/projects/{stubs.namespace}/sessions/{stubs.session}/socket", 404, "Not Found")
+    assert [status for _, status, _ in found[1:]] == [0, 0]
+    assert "no HTTP request" in found[1][2], found
+    ev = backend.evidence(stubs.session)
+    assert ev.handshakes == () and ev.contacted
+    assert all(a.peer.startswith("127.0.0.1:") for a in ev.tcp_accepts)
+    assert good not in backend.ledger_path.read_text(), "a request's query string never reaches the ledger"
+    assert fingerprint(good) not in backend.ledger_path.read_text()
+
+
+def test_a_session_handshake_also_leaves_its_accept_and_request(stubs: StubBench) -> None:
+    backend = stubs.backend()
+    assert handshake(backend.url(stubs.namespace, stubs.session), {}) == 401
+    found = _contacts_of(backend, stubs.session, conns=1)
+    assert found == [(f"/api/projects/{stubs.namespace}/sessions/{stubs.session}/ws", 401, "Unauthorized")]
+    assert [h.status for h in backend.evidence(stubs.session).handshakes] == [401]
+    assert isinstance(backend.ledger().records[0], TcpAccept)

@@ -6,9 +6,14 @@ Real backend, real runner, real files.  The backend's ledger says which token
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from longhaul.contract import RunnerExit
+from longhaul.fixtures.engine.launch import code_root
 from longhaul.fixtures.rigs.stub_bench import StubBench
 from longhaul.fixtures.util.waiting import wait_for
 from longhaul.tokens import fingerprint
@@ -112,3 +117,26 @@ def test_sigterm_ends_an_unfinished_runner_with_exit_143_so_a_job_replaces_it(st
     runner.signal()
     assert runner.wait_exit(timeout=10) == RunnerExit.INTERRUPTED
     assert runner.events("stopped")[0]["signal"] == "SIGTERM"
+
+
+def test_the_fail_fast_path_imports_neither_asyncio_nor_websockets(tmp_path: Path) -> None:
+    """Exit 66 within 1 s of starting, on a starved node too: the heavy imports come after the check."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(code_root()),
+        "BOT_TOKEN_PATH": str(tmp_path / "absent"),
+        "WEBSOCKET_URL": "ws://127.0.0.1:9/api/projects/ns/sessions/s/ws",
+    }
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "runner_stub"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == RunnerExit.TOKEN_FILE_UNUSABLE, done.stderr[-2000:]
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "import time:" in line
+    }
+    assert "runner_stub.token_source" in imported
+    assert not {"asyncio", "websockets", "runner_stub.session"} & imported
