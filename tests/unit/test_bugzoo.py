@@ -55,7 +55,7 @@ def test_every_variant_is_complete_and_names_existing_scenarios() -> None:
 
 
 def test_variant_names_follow_the_component_prefix() -> None:
-    assert all(n.startswith(("runner_", "operator_")) for n in variant_names())
+    assert all(n.startswith(("runner_", "operator_", "backend_")) for n in variant_names())
 
 
 # --- runner variants ---------------------------------------------------------------------------------
@@ -343,6 +343,29 @@ def test_forgetful_variant_refreshes_only_what_this_process_minted(monkeypatch: 
     assert Action.MINT_TOKEN not in adopted.actions  # a Secret from before "the restart"
     assert Action.MINT_TOKEN in reconcile.plan(observed(TokenRecord.absent()), NOW, POLICY).actions
     assert Action.MINT_TOKEN in reconcile.plan(observed(record(5)), NOW, POLICY).actions  # now armed
+
+
+# --- backend variants --------------------------------------------------------------------------------
+
+
+def test_audience_blind_variant_builds_a_verifier_without_the_audience(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from backend_stub import __main__ as backend
+
+    keys: Any = object()
+    assert backend.JwksAuthenticator(keys, "longhaul-backend", None).audience == "longhaul-backend"
+    apply(monkeypatch, "backend_ignores_audience")
+    assert backend.JwksAuthenticator(keys, "longhaul-backend", None).audience is None
+
+
+def test_handshake_only_variant_never_closes_at_token_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend_stub import __main__ as backend
+
+    assert backend.BackendPolicy(close_on_token_expiry=True, max_token_age=10).close_on_token_expiry
+    apply(monkeypatch, "backend_keeps_connections_past_token_expiry")
+    policy = backend.BackendPolicy(close_on_token_expiry=True, max_token_age=10)
+    assert (policy.close_on_token_expiry, policy.max_token_age) == (False, 10)
 
 
 # --- the driver's reading of results ----------------------------------------------------------------
