@@ -247,21 +247,25 @@ TOKEN_KEY_REMOVED = Scenario(
     ),
 )
 
+# Offline budget long enough for the replaced Secret to rotate twice before the runner gives up.
+IMMUTABLE = replace(GIVES_UP, give_up_after=s(12))
+
 IMMUTABLE_SECRET = Scenario(
     name="immutable-token-secret-replaced",
     kind="fault",
-    description="the token Secret is made immutable mid-session: no patch can refresh it, and kubelet "
-    "stops watching it, so the running pod keeps its last token. The reference operator replaces it "
-    "(delete, create mutable) and keeps rotating; the runner, whose mount is frozen, must fail loudly "
-    "(exit 75 within its bound) so that a new pod mounts the replaced Secret",
+    description="the token Secret is made immutable mid-session (the operator away long enough for "
+    "kubelet to read it so): no patch can refresh it, and kubelet stops watching it, so the running "
+    "pod keeps its last token. The reference operator replaces it (delete, create mutable) and keeps "
+    "rotating; the runner, whose mount is frozen, must fail loudly (exit 75 within its bound) so that "
+    "a new pod mounts the replaced Secret",
     contract=Contract.BOT_TOKEN_PATH,
-    timings=GIVES_UP,
-    faults=(MakeTokenSecretImmutable(at=s(4)),),
+    timings=IMMUTABLE,
+    faults=(MakeTokenSecretImmutable(at=s(4), operator_away_for=s(9)),),
     ends_with="runner-exit",
     expect=(
         RotationsAfterFault(at_least=2),
         ExitsWith(int(RunnerExit.GAVE_UP)),
-        GivesUpWithin(GAVE_UP_BOUND),
+        GivesUpWithin(IMMUTABLE.give_up_after + GAVE_UP_BOUND - GIVES_UP.give_up_after),
         NoTokenLeaks(),
     ),
 )

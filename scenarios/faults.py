@@ -29,7 +29,7 @@ class PlatformControls(Protocol):
 
     def remove_token_key(self) -> None: ...
 
-    def make_token_secret_immutable(self) -> None: ...
+    def make_token_secret_immutable(self, operator_away_for: float) -> None: ...
 
     def drop_connections(self) -> None: ...
 
@@ -154,17 +154,22 @@ class MakeTokenSecretImmutable:
 
     From then on no patch of its data can succeed, and kubelet stops watching it
     for every pod that mounts it (``watch_based_manager.go``: "Stopped watching
-    for changes - object is immutable").
+    for changes - object is immutable") once it has read it so.  The operator is
+    away for ``operator_away_for`` seconds meanwhile, longer than kubelet's pod
+    resync (``syncFrequency`` 3 s + 50 % jitter): otherwise whether the running
+    pod's mount freezes is a race between kubelet's next read and the operator's
+    next check, and the scenario would show either outcome at random.
     """
 
     at: float
+    operator_away_for: float = 9.0
 
     @property
     def label(self) -> str:
-        return "make the token Secret immutable"
+        return f"make the token Secret immutable (operator away {self.operator_away_for:g}s)"
 
     def apply(self, platform: PlatformControls) -> None:
-        platform.make_token_secret_immutable()
+        platform.make_token_secret_immutable(self.operator_away_for)
 
 
 @dataclass(frozen=True)
