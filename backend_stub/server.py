@@ -84,11 +84,22 @@ class Admission:
     token_fp: str
     iat: int | None
     exp: int | None
+    aud: str | None = None
 
 
 def _int_claim(claims: Any, name: str) -> int | None:
     value = claims.get(name)
     return value if isinstance(value, int) else None
+
+
+def _aud_claim(claims: Any) -> str | None:
+    """The ``aud`` claim (a string or a list of them), comma-joined for the ledger."""
+    value = claims.get("aud")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(a, str) for a in value):
+        return ",".join(value)
+    return None
 
 
 class BackendServer:
@@ -187,6 +198,7 @@ class BackendServer:
                     token_fp=fp,
                     iat=_int_claim(result.claims, "iat"),
                     exp=_int_claim(result.claims, "exp"),
+                    aud=_aud_claim(result.claims),
                 )
             )
             log_event(
@@ -205,6 +217,7 @@ class BackendServer:
             token_fp=fp or "",
             iat=_int_claim(result.claims, "iat"),
             exp=_int_claim(result.claims, "exp"),
+            aud=_aud_claim(result.claims),
         )
         return None
 
@@ -260,6 +273,7 @@ class BackendServer:
                 token_fp=adm.token_fp,
                 iat=adm.iat,
                 exp=adm.exp,
+                aud=adm.aud,
             )
         )
         log_event("accepted", conn=adm.conn, session=adm.session, token_fp=adm.token_fp, exp=adm.exp)

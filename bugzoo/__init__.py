@@ -1,4 +1,4 @@
-"""The bug zoo: deliberately broken variants of the reference runner and operator.
+"""The bug zoo: deliberately broken variants of the reference runner, operator and backend.
 
 A suite that passes against the reference stubs proves little until it fails
 against broken ones.  Each module here is one realistic regression: it takes

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from bugzoo import matrix
 from bugzoo.catalog import PACKAGE_DIR, Variant, all_variants, load
 from bugzoo.runs import PytestRun, RunResult
 from longhaul.fixtures.engine.launch import code_root
@@ -145,9 +146,13 @@ def run_zoo(args: argparse.Namespace, variants: Sequence[Variant], template: Pyt
                 f"({i}/{len(variants)}) {verdict.name}: {verdict.outcome}: {verdict.killers()} "
                 f"({took:.0f}s, {elapsed:.0f}s so far)"
             )
-    report = table(reference, verdicts)
+    labels = matrix.expectation_labels(FAST_TIER)
+    kills = [matrix.Kills(v.name, v.result.failed) for v in verdicts]
+    report = table(reference, verdicts) + "\n## Kill matrix\n\n" + matrix.render(labels, kills)
     (template.out.parent / "bugzoo.md").write_text(report)
     print(report, flush=True)
+    if unisolated := matrix.lonely(labels, kills):
+        say(f"expectations that killed no variant alone: {', '.join(unisolated)}")
     survivors = [v.name for v in verdicts if v.outcome != "killed"]
     killed, elapsed = len(verdicts) - len(survivors), time.monotonic() - started
     say(f"{killed}/{len(verdicts)} variants killed in {elapsed:.0f}s")

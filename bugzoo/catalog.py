@@ -1,6 +1,6 @@
 """The variants in the zoo, found by module name, and what each one claims about itself.
 
-A variant is a module ``bugzoo/runner_*.py`` or ``bugzoo/operator_*.py`` with
+A variant is a module ``bugzoo/runner_*.py``, ``bugzoo/operator_*.py`` or ``bugzoo/backend_*.py`` with
 a docstring whose first line names the bug, ``OVERRIDES`` (what it changes in
 the stub) and ``KILLED_BY`` (the scenarios expected to catch it; the driver
 runs those first, but a variant counts as killed only by scenarios that
@@ -21,7 +21,7 @@ import bugzoo
 from bugzoo._override import Override
 
 PACKAGE_DIR = Path(bugzoo.__file__).resolve().parent
-COMPONENTS = ("runner", "operator")
+COMPONENTS = ("runner", "operator", "backend")
 
 
 class BadVariant(ValueError):
@@ -31,7 +31,7 @@ class BadVariant(ValueError):
 @dataclass(frozen=True)
 class Variant:
     name: str  # module name under bugzoo, e.g. runner_logs_token
-    component: str  # runner | operator
+    component: str  # runner | operator | backend
     bug: str  # the docstring's first line
     killed_by: tuple[str, ...]
     overrides: tuple[Override, ...]
@@ -45,7 +45,8 @@ class Variant:
         if self.component == "runner":
             image = os.pathsep.join(str(d) for d in runner_code_dirs)
             return ["--runner-image", image, "--runner-cmd", f"python3 -m {self.module}"]
-        return ["--operator-cmd", f"{shlex.quote(sys.executable)} -m {self.module}"]
+        # The operator and the backend run beside the harness, with the checkout on their path.
+        return [f"--{self.component}-cmd", f"{shlex.quote(sys.executable)} -m {self.module}"]
 
 
 def load(name: str) -> Variant:

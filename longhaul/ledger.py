@@ -66,6 +66,7 @@ class Handshake:
     iat: int | None = None
     exp: int | None = None
     t: float = field(default_factory=time.time)
+    aud: str | None = None  # the token's audiences, comma-joined (a claim, never the token)
 
     @property
     def accepted(self) -> bool:

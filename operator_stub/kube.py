@@ -135,6 +135,15 @@ class KubeApi:
                 return None
             raise
 
+    def delete(self, kind: str, namespace: str, name: str) -> None:
+        """Delete ``kind`` ``namespace/name``; one that is already gone counts as deleted."""
+        deleters = {"Secret": self._core.delete_namespaced_secret}
+        try:
+            self._call(f"delete {kind} {namespace}/{name}", deleters[kind], name, namespace)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+
     def request_token(
         self, namespace: str, service_account: str, expiration_seconds: int, audiences: Sequence[str]
     ) -> tuple[str, str | None]:

@@ -119,7 +119,7 @@ class Reconciler:
                 self._create(session, render.role_binding(session))
             elif action is Action.MINT_TOKEN:
                 reason = steps.refresh.reason if steps.refresh else RefreshReason.DUE
-                record = self._mint(session, sa_uid or "", record.exists, reason)
+                record = self._mint(session, sa_uid or "", record, reason)
             elif action is Action.CREATE_JOB:
                 job = self._create(session, render.job(session, self._template))
         new_phase = phase_for_job(job)
@@ -130,7 +130,7 @@ class Reconciler:
     def _exists(self, kind: str, session: Session, name: str) -> bool:
         return self._api.read(kind, session.namespace, name) is not None
 
-    def _mint(self, session: Session, sa_uid: str, secret_exists: bool, reason: RefreshReason) -> TokenRecord:
+    def _mint(self, session: Session, sa_uid: str, record: TokenRecord, reason: RefreshReason) -> TokenRecord:
         now = self._clock()
         value, expires_raw = self._api.request_token(
             session.namespace,
@@ -143,9 +143,27 @@ class Reconciler:
             seconds=self._settings.token_expiration_seconds
         )
         token = MintedToken(value=value, minted_at=now, expires_at=expires_at, service_account_uid=sa_uid)
-        written = None
+        self._write_secret(session, token, record)
+        fields = {"fp": token.fingerprint, "expires": format_rfc3339(expires_at), "reason": reason}
+        self._log.emit("refreshed", session.key, secret=session.secret_name, **fields)
+        message = f"minted token fp={token.fingerprint} expires={fields['expires']} reason={reason.value}"
+        self._event(session, "TokenRefreshed", message)
+        return TokenRecord.of(token)
+
+    def _write_secret(self, session: Session, token: MintedToken, record: TokenRecord) -> None:
+        """Put ``token`` into the session's Secret: patch it, create it, or replace an immutable one.
+
+        An immutable Secret (made so by a policy engine or an older operator) rejects every
+        patch of its data, so it is deleted and created again, mutable; the operator itself
+        never writes ``immutable``.  A pod that mounted the immutable version keeps it (kubelet
+        stops watching immutable Secrets), so its runner gives up and a new pod mounts this one.
+        """
         update = render.secret_update(token)
-        if secret_exists:
+        written = None
+        if record.exists and record.immutable:
+            self._api.delete("Secret", session.namespace, session.secret_name)
+            self._log.emit("replaced-immutable", session.key, secret=session.secret_name)
+        elif record.exists:
             written = self._api.patch_secret(session.namespace, session.secret_name, update)
         if written is None:
             try:
@@ -154,11 +172,6 @@ class Reconciler:
                 if exc.status != 409:
                     raise
                 self._api.patch_secret(session.namespace, session.secret_name, update)
-        fields = {"fp": token.fingerprint, "expires": format_rfc3339(expires_at), "reason": reason}
-        self._log.emit("refreshed", session.key, secret=session.secret_name, **fields)
-        message = f"minted token fp={token.fingerprint} expires={fields['expires']} reason={reason.value}"
-        self._event(session, "TokenRefreshed", message)
-        return TokenRecord.of(token)
 
     def _create(self, session: Session, body: Obj) -> Obj:
         created = self._api.create(body)

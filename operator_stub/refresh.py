@@ -7,7 +7,7 @@ time kubelet needs to propagate a Secret update into the pod.  The second one
 guarantees a mounted token never expires while the cluster behaves, even when
 the API server issued a shorter token than requested.  Anything the record
 cannot vouch for (no Secret, no token, a missing or mangled or future
-timestamp, a replaced ServiceAccount) means: mint now.
+timestamp, a replaced ServiceAccount, a Secret made immutable) means: mint now.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from operator_stub.token_secret import TokenRecord, parse_rfc3339
 
 class RefreshReason(enum.Enum):
     SECRET_MISSING = "secret-missing"
+    SECRET_IMMUTABLE = "secret-immutable"
     TOKEN_MISSING = "token-missing"
     SERVICE_ACCOUNT_MISSING = "service-account-missing"
     ANNOTATION_MISSING = "annotation-missing"
@@ -56,6 +57,8 @@ class RefreshPolicy:
         """``service_account_uid`` is the live SA's UID, or None when the SA does not exist (yet)."""
         if not record.exists:
             return _now(RefreshReason.SECRET_MISSING)
+        if record.immutable:  # it can never be refreshed in place: replace it while the token is good
+            return _now(RefreshReason.SECRET_IMMUTABLE)
         if service_account_uid is None:
             return _now(RefreshReason.SERVICE_ACCOUNT_MISSING)
         if not record.has_token:

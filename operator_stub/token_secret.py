@@ -80,6 +80,8 @@ class TokenRecord:
     expires_at: str | None = None
     service_account_uid: str | None = None
     fingerprint: str | None = None
+    # ``immutable: true``: no patch of its data can succeed, and kubelet stops watching it.
+    immutable: bool = False
 
     @classmethod
     def absent(cls) -> TokenRecord:
@@ -99,6 +101,7 @@ class TokenRecord:
             expires_at=annotations.get(EXPIRES_AT),
             service_account_uid=annotations.get(SERVICE_ACCOUNT_UID),
             fingerprint=annotations.get(FINGERPRINT),
+            immutable=secret.get("immutable") is True,
         )
 
     @classmethod

@@ -14,16 +14,21 @@ from dataclasses import replace
 from longhaul.capabilities import Capability
 from longhaul.contract import Contract, RunnerExit
 from longhaul.scenarios.expectations import (
+    EveryHandshakeRejected,
     ExactlyOnceDelivery,
     GivesUpWithin,
     NewTokenOnReconnect,
     NoHandshakes,
     NoTokenLeaks,
+    NoTokenlessHandshake,
     PodSpecFollowsContract,
     ReconnectRejected,
+    RecoversWithin,
     Rotations,
+    RotationsAfterFault,
     RunnerLogMatches,
     SessionFinished,
+    TokensCarryAudience,
 )
 from longhaul.scenarios.expectations import (
     RunnerExit as ExitsWith,
@@ -31,13 +36,17 @@ from longhaul.scenarios.expectations import (
 from longhaul.scenarios.faults import (
     DeleteRunnerPod,
     DeleteTokenSecret,
+    DropConnections,
+    MakeTokenSecretImmutable,
     RecreateServiceAccount,
+    RemoveTokenKey,
     RestartApiServer,
     RestartBackend,
     RestartOperator,
     StopRefreshing,
+    TokensWrittenWithSuffix,
 )
-from longhaul.scenarios.model import Fault, RunnerOverride, Scenario, Timings, minutes, s
+from longhaul.scenarios.model import Audiences, Fault, RunnerOverride, Scenario, Timings, minutes, s
 
 FAST = Timings(refresh_every=s(3), max_token_age=s(10), duration=s(36))
 SOAK = Timings(
@@ -53,6 +62,7 @@ GIVES_UP = Timings(refresh_every=s(3), max_token_age=s(10), duration=s(120), giv
 # Offline for give_up_after, plus one backoff step (RUNNER_BACKOFF_MAX 2 s), process exit and
 # the container clock's 1 s resolution.
 GAVE_UP_BOUND = GIVES_UP.give_up_after + s(5)
+STARTUP_ALLOWANCE = s(10)  # container start to the runner's first connection attempt, loaded node
 
 SURVIVES = (SessionFinished(), ExactlyOnceDelivery(), NoTokenLeaks())
 
@@ -193,7 +203,152 @@ FAULTS = (
     ),
 )
 
-FAST_TIER = (LONG_SESSION, UPSTREAM_CONTRACT, LEGACY_ENV_FALLBACK, *FAILS_FAST, *FAULTS)
+# --- failure modes seen in the wild ------------------------------------------------------------------
+
+ENV_TOKEN_BESIDE_UNUSABLE_FILE = Scenario(
+    name="bot-token-set-but-path-unusable",
+    kind="failfast",
+    description="BOT_TOKEN holds a valid token but BOT_TOKEN_PATH names a missing file: exit 66 naming "
+    "the path, and no fallback to BOT_TOKEN (no handshake at all, not even an accepted one)",
+    contract=Contract.BOT_TOKEN_PATH,
+    timings=FAIL_FAST,
+    runner=RunnerOverride(
+        'BOT_TOKEN="$(cat /app/runner-token/k8s-token)" '
+        "BOT_TOKEN_PATH=/app/runner-token/absent exec {runner}",
+        why="a valid legacy BOT_TOKEN beside an unusable BOT_TOKEN_PATH",
+    ),
+    ends_with="runner-exit",
+    expect=(
+        ExitsWith(int(RunnerExit.TOKEN_FILE_UNUSABLE), within=s(10)),
+        RunnerLogMatches(r"(?i)/app/runner-token/absent.*(exist|missing|no such|not found)"),
+        NoHandshakes(),
+        NoTokenLeaks(),
+    ),
+)
+
+# Offline long enough that only exit 66 (the file is gone) can end the runner, not a give-up.
+KEY_REMOVED = Timings(
+    refresh_every=s(3), max_token_age=s(10), duration=s(60), give_up_after=s(60), settle=s(60)
+)
+
+TOKEN_KEY_REMOVED = Scenario(
+    name="token-key-removed-mid-session",
+    kind="fault",
+    description="the operator stops and the token key is removed from the Secret, so kubelet removes "
+    "the file from the volume: a correct runner's next reconnect finds no file and exits 66 with a line "
+    "naming the path, exactly as at start-up; it never connects with an empty or absent token",
+    contract=Contract.BOT_TOKEN_PATH,
+    timings=KEY_REMOVED,
+    faults=(StopRefreshing(at=s(4)), RemoveTokenKey(at=s(5))),
+    ends_with="runner-exit",
+    expect=(
+        ExitsWith(int(RunnerExit.TOKEN_FILE_UNUSABLE)),
+        RunnerLogMatches(r"(?i)/app/runner-token/k8s-token.*(exist|missing|no such|not found)"),
+        NoTokenlessHandshake(),
+        NoTokenLeaks(),
+    ),
+)
+
+# Offline budget long enough for the replaced Secret to rotate twice before the runner gives up.
+IMMUTABLE = replace(GIVES_UP, give_up_after=s(12))
+
+IMMUTABLE_SECRET = Scenario(
+    name="immutable-token-secret-replaced",
+    kind="fault",
+    description="the token Secret is made immutable mid-session (the operator away long enough for "
+    "kubelet to read it so): no patch can refresh it, and kubelet stops watching it, so the running "
+    "pod keeps its last token. The reference operator replaces it (delete, create mutable) and keeps "
+    "rotating; the runner, whose mount is frozen, must fail loudly (exit 75 within its bound) so that "
+    "a new pod mounts the replaced Secret",
+    contract=Contract.BOT_TOKEN_PATH,
+    timings=IMMUTABLE,
+    faults=(MakeTokenSecretImmutable(at=s(4), operator_away_for=s(9)),),
+    ends_with="runner-exit",
+    expect=(
+        RotationsAfterFault(at_least=2),
+        ExitsWith(int(RunnerExit.GAVE_UP)),
+        GivesUpWithin(IMMUTABLE.give_up_after + GAVE_UP_BOUND - GIVES_UP.give_up_after),
+        NoTokenLeaks(),
+    ),
+)
+
+TRAILING_NEWLINE = Scenario(
+    name="token-with-trailing-newline",
+    kind="fault",
+    description="another writer takes over the Secret and writes each new token with a trailing newline "
+    "(kubectl create secret --from-file of a file ending in one): the runner strips it and survives",
+    contract=Contract.BOT_TOKEN_PATH,
+    timings=FAST,
+    faults=(TokensWrittenWithSuffix(at=s(2), suffix="\n", every=FAST.refresh_every),),
+    expect=(NewTokenOnReconnect(at_least=2), *SURVIVES),
+)
+
+# The API server caches a successful token authentication for 10 s, so a revoked token can keep
+# working that long.  Refreshes are rare here (every 40 s, tokens accepted for 60 s), so only an
+# operator that notices the replaced ServiceAccount at once is back within the bound.
+AUTH_CACHE = s(10)
+REVOCATION = Timings(refresh_every=s(40), max_token_age=s(60), duration=s(45), give_up_after=s(60))
+REVOKED_AT = s(6)
+
+REVOKED_INSIDE_AUTH_CACHE = Scenario(
+    name="service-account-recreated-within-auth-cache",
+    kind="fault",
+    description="the ServiceAccount is recreated (old tokens revoked) and the connection dropped at "
+    "once, inside the API server's 10 s authentication cache, where the old token may still be "
+    "accepted; dropped again just after the window, the runner must connect with a token of the new "
+    "ServiceAccount within the window + 8 s",
+    contract=Contract.BOT_TOKEN_PATH,
+    timings=REVOCATION,
+    faults=(
+        RecreateServiceAccount(at=REVOKED_AT),
+        DropConnections(at=REVOKED_AT),
+        DropConnections(at=REVOKED_AT + AUTH_CACHE + s(1)),
+    ),
+    expect=(RecoversWithin(AUTH_CACHE + s(8)), *SURVIVES),
+)
+
+BACKEND_AUDIENCE = "longhaul-backend"
+AUDIENCE_HONOURED = Scenario(
+    name="token-audience-honoured",
+    description=f"the backend accepts only tokens for audience {BACKEND_AUDIENCE!r} (key set + aud "
+    "check); the operator is told to mint for it, and the session survives rotations",
+    contract=Contract.BOT_TOKEN_PATH,
+    timings=FAST,
+    audiences=Audiences(backend=BACKEND_AUDIENCE, operator=BACKEND_AUDIENCE),
+    expect=(TokensCarryAudience(BACKEND_AUDIENCE), NewTokenOnReconnect(at_least=3), *SURVIVES),
+)
+
+WRONG_AUDIENCE = Scenario(
+    name="wrong-audience-fails-loudly",
+    kind="fault",
+    description=f"the operator is told to mint for another audience than the backend's "
+    f"{BACKEND_AUDIENCE!r}: every handshake gets 401, the runner logs each rejection with its status "
+    "and exits 75 within its bound instead of retrying forever",
+    contract=Contract.BOT_TOKEN_PATH,
+    timings=replace(GIVES_UP, duration=s(60)),
+    audiences=Audiences(backend=BACKEND_AUDIENCE, operator="some-other-service"),
+    ends_with="runner-exit",
+    expect=(
+        EveryHandshakeRejected(status=401),
+        # Measured from the container's start: its give-up budget plus what a loaded node takes to
+        # start Python before the first attempt (the bound judges giving up, not start-up).
+        ExitsWith(int(RunnerExit.GAVE_UP), within=GAVE_UP_BOUND + STARTUP_ALLOWANCE),
+        RunnerLogMatches(r"(?i)rejected\b.*\bstatus[=: ]+401\b"),
+        NoTokenLeaks(),
+    ),
+)
+
+IN_THE_WILD = (
+    ENV_TOKEN_BESIDE_UNUSABLE_FILE,
+    TOKEN_KEY_REMOVED,
+    IMMUTABLE_SECRET,
+    TRAILING_NEWLINE,
+    REVOKED_INSIDE_AUTH_CACHE,
+    AUDIENCE_HONOURED,
+    WRONG_AUDIENCE,
+)
+
+FAST_TIER = (LONG_SESSION, UPSTREAM_CONTRACT, LEGACY_ENV_FALLBACK, *FAILS_FAST, *FAULTS, *IN_THE_WILD)
 SOAK_LONG_SESSION = Scenario(
     name="soak-long-session-real-token-lifetime",
     description="600 s TokenRequest tokens, the backend closing each connection at the token's exp, 27 min",

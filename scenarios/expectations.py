@@ -14,6 +14,7 @@ from longhaul.contract import Contract
 from longhaul.scenarios.evidence import Evidence
 from longhaul.scenarios.pod_contract import pod_spec_problems
 from longhaul.scenarios.runner_clock import WRAPPER_SLACK, parse_runner_clock
+from longhaul.tokens import fingerprint
 
 # Container timestamps have 1 s resolution and the harness polls: a bound is only called
 # violated while the run goes on once it has clearly passed.
@@ -357,3 +358,188 @@ class PodSpecFollowsContract:
             for run in evidence.runs
             for problem in pod_spec_problems(run.pod_spec, self.contract)
         ]
+
+
+def _first_fault(evidence: Evidence) -> float | None:
+    """When the scenario's first fault was applied (None: never, or it failed)."""
+    applied = [f.t for f in evidence.faults if not f.error and f.label != "faults not applied"]
+    return min(applied, default=None)
+
+
+def _fault_problem(evidence: Evidence) -> list[str]:
+    if _first_fault(evidence) is None:
+        return [f"the fault was never applied: {[(f.label, f.error) for f in evidence.faults]}"]
+    return []
+
+
+@dataclass(frozen=True)
+class NoTokenlessHandshake:
+    """No handshake reached the backend without a token (an empty ``Bearer``, no header at all).
+
+    What a runner does when its token file vanished mid-session: a correct one
+    exits with a clear error; a lenient one connects with an empty token, and
+    the backend's 401 hides the real cause (a broken mount) behind "unauthorized".
+    """
+
+    label: str = "no handshake without a token"
+
+    def problems(self, evidence: Evidence) -> list[str]:
+        return _ledger_or_problem(evidence) + self.violated(evidence, evidence.ended)
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
+        """A handshake without a token, once made, stays made."""
+        ledger = evidence.ledger
+        if ledger is None:
+            return []
+        empty = fingerprint("")
+        bare = [h for h in ledger.handshakes if h.token_fp in (None, "", empty)]
+        return (
+            [
+                f"{len(bare)} handshake(s) presented no token: "
+                f"{[(round(h.t - evidence.started, 1), h.status, h.reason) for h in bare]}"
+            ]
+            if bare
+            else []
+        )
+
+
+@dataclass(frozen=True)
+class RotationsAfterFault:
+    """After the scenario's first fault, the token Secret still took ``at_least`` new tokens.
+
+    Observed through the API (the Secret's value), so it judges any operator: one
+    that keeps "refreshing" a Secret it can no longer write fails here.
+    """
+
+    at_least: int
+    label: str = "token rotations after the fault"
+
+    def problems(self, evidence: Evidence) -> list[str]:
+        fault = _first_fault(evidence)
+        if fault is None:
+            return _fault_problem(evidence)
+        before = {r.fp for r in evidence.rotations if r.t <= fault}
+        after = list(dict.fromkeys(r.fp for r in evidence.rotations if r.t > fault and r.fp not in before))
+        if len(after) < self.at_least:
+            return [
+                f"expected at least {self.at_least} new tokens in the Secret after the fault at "
+                f"{fault - evidence.started:.1f}s, saw {len(after)} {after} (all tokens {evidence.minted})"
+            ]
+        return []
+
+
+@dataclass(frozen=True)
+class RecoversWithin:
+    """Within ``seconds`` of the first fault, a handshake is accepted with a token issued after it.
+
+    A token counts as issued after the fault when the Secret first held it after
+    the fault and its ``iat`` is not older than the fault's second: so an old
+    token the API server still accepts from its authentication cache is not a
+    recovery, however long it keeps working.
+    """
+
+    seconds: float
+    label: str = "recovers with a new token within its bound"
+
+    def _recovered_at(self, evidence: Evidence, fault: float) -> float | None:
+        if evidence.ledger is None:
+            return None
+        seen_at: dict[str, float] = {}
+        for r in evidence.rotations:
+            seen_at.setdefault(r.fp, r.t)
+        new = [
+            h.t
+            for h in evidence.ledger.accepted
+            if h.token_fp in seen_at
+            and seen_at[h.token_fp] > fault
+            and (h.iat is None or h.iat >= int(fault))
+        ]
+        return min(new, default=None)
+
+    def problems(self, evidence: Evidence) -> list[str]:
+        fault = _first_fault(evidence)
+        if fault is None:
+            return _fault_problem(evidence)
+        found = _ledger_or_problem(evidence)
+        at = self._recovered_at(evidence, fault)
+        if at is None:
+            accepted = evidence.ledger.accepted if evidence.ledger else ()
+            seen = [(round(h.t - evidence.started, 1), h.token_fp) for h in accepted]
+            found.append(
+                f"no handshake with a token issued after the fault at {fault - evidence.started:.1f}s "
+                f"was accepted (accepted: {seen})"
+            )
+        elif at - fault > self.seconds:
+            found.append(f"recovered {at - fault:.1f}s after the fault, bound {self.seconds:g}s")
+        return found
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
+        """The bound has passed without a recovery: a later one is too late whatever it is."""
+        fault = _first_fault(evidence)
+        if fault is None or now - fault <= self.seconds + CLOCK_SLACK:
+            return []
+        at = self._recovered_at(evidence, fault)
+        if at is None or at - fault > self.seconds:
+            return [
+                f"no token issued after the fault was accepted within {self.seconds:g}s of it "
+                f"({now - fault:.0f}s have passed)"
+            ]
+        return []
+
+
+@dataclass(frozen=True)
+class TokensCarryAudience:
+    """Every token the runner presented was minted for ``audience``, the one the backend requires.
+
+    Judged from the ``aud`` claim the backend recorded for each handshake (a
+    claim, never the token): an operator that ignores its configured audience
+    fails here with the audience it did mint, not with a bare 401.
+    """
+
+    audience: str
+    label: str = "every token carries the backend's audience"
+
+    def problems(self, evidence: Evidence) -> list[str]:
+        found = _ledger_or_problem(evidence)
+        if evidence.ledger is not None and not evidence.ledger.handshakes:
+            found.append("no handshake reached the backend: no audience to judge")
+        return found + self.violated(evidence, evidence.ended)
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
+        """A token for another audience, once presented, stays presented."""
+        ledger = evidence.ledger
+        if ledger is None:
+            return []
+        wrong = [h for h in ledger.handshakes if self.audience not in (h.aud or "").split(",")]
+        return (
+            [
+                f"{len(wrong)} handshake(s) presented tokens for another audience than {self.audience!r}: "
+                f"{sorted({(h.token_fp, h.aud, h.status) for h in wrong}, key=str)[:5]}"
+            ]
+            if wrong
+            else []
+        )
+
+
+@dataclass(frozen=True)
+class EveryHandshakeRejected:
+    """At least one handshake was made, and the backend rejected every one with ``status``."""
+
+    status: int = 401
+    label: str = "every handshake rejected"
+
+    def problems(self, evidence: Evidence) -> list[str]:
+        found = _ledger_or_problem(evidence)
+        ledger = evidence.ledger
+        if ledger is not None and not ledger.handshakes:
+            found.append("no handshake reached the backend")
+        if ledger is not None and any(h.status != self.status for h in ledger.rejected):
+            found.append(f"rejections other than {self.status}: {[h.status for h in ledger.rejected]}")
+        return found + self.violated(evidence, evidence.ended)
+
+    def violated(self, evidence: Evidence, now: float) -> list[str]:
+        """An accepted handshake cannot be taken back."""
+        ledger = evidence.ledger
+        if ledger is None or not ledger.accepted:
+            return []
+        return [f"{len(ledger.accepted)} handshake(s) accepted: {[h.token_fp for h in ledger.accepted]}"]

@@ -109,6 +109,20 @@ class RunnerOverride:
 
 
 @dataclass(frozen=True)
+class Audiences:
+    """Token audiences, when a scenario needs them: the one the backend requires and the one the
+    operator is told to request (``--token-audience``).
+
+    With audiences set the backend verifies tokens against the cluster's published key set
+    (``--auth jwks --audience``) instead of an access review: an access review judges a token
+    by the API server's own audiences and would reject any other before the backend could.
+    """
+
+    backend: str
+    operator: str
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     contract: Contract
@@ -116,6 +130,7 @@ class Scenario:
     expect: Sequence[Expectation]
     faults: Sequence[Fault] = ()
     runner: RunnerOverride | None = None
+    audiences: Audiences | None = None
     ends_with: EndsWith = "finished"
     needs: frozenset[Capability] = field(default_factory=frozenset)
     tier: Tier = "fast"

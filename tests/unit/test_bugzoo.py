@@ -7,10 +7,12 @@ changes anything -- which would otherwise show up as a survivor after a long run
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -20,12 +22,15 @@ from longhaul.fixtures.rigs.projected_secret import ProjectedSecretDir
 from longhaul.scenarios.catalog import FAST_TIER
 from longhaul.scenarios.pod_contract import pod_spec_problems
 from operator_stub import render
+from operator_stub.kube import ApiError, KubeApi
 from operator_stub.plan import Action, Observed, plan
-from operator_stub.refresh import RefreshPolicy
+from operator_stub.reconcile import Reconciler
+from operator_stub.refresh import RefreshPolicy, RefreshReason
 from operator_stub.session import Session
-from operator_stub.token_secret import TokenRecord, format_rfc3339
+from operator_stub.token_secret import MintedToken, TokenRecord, format_rfc3339
 from runner_stub import __main__ as runner_entry
 from runner_stub import session as runner_session
+from runner_stub.session import ConnectionEnded
 from runner_stub.token_source import RunnerConfigError
 
 SESSION = Session(namespace="ns", name="s-1", uid="uid-1", secret_name="ambient-runner-token-s-1")
@@ -41,7 +46,7 @@ def apply(monkeypatch: pytest.MonkeyPatch, name: str) -> ModuleType:
 
 def test_every_variant_is_complete_and_names_existing_scenarios() -> None:
     variants = all_variants()
-    assert len(variants) >= 15
+    assert len(variants) >= 25
     scenarios = {s.name for s in FAST_TIER}
     for v in variants:
         assert v.bug and set(v.killed_by) <= scenarios, v
@@ -50,7 +55,7 @@ def test_every_variant_is_complete_and_names_existing_scenarios() -> None:
 
 
 def test_variant_names_follow_the_component_prefix() -> None:
-    assert all(n.startswith(("runner_", "operator_")) for n in variant_names())
+    assert all(n.startswith(("runner_", "operator_", "backend_")) for n in variant_names())
 
 
 # --- runner variants ---------------------------------------------------------------------------------
@@ -63,7 +68,9 @@ def mounted(tmp_path: Path) -> ProjectedSecretDir:
     return volume
 
 
-@pytest.mark.parametrize("name", ["runner_token_read_once", "runner_holds_token_file_open"])
+@pytest.mark.parametrize(
+    "name", ["runner_token_read_once", "runner_holds_token_file_open", "runner_inotify_on_token_file"]
+)
 def test_stale_token_variants_miss_a_kubelet_style_rotation(
     monkeypatch: pytest.MonkeyPatch, mounted: ProjectedSecretDir, name: str
 ) -> None:
@@ -85,6 +92,94 @@ def test_lenient_variant_falls_back_instead_of_failing_fast(
     apply(monkeypatch, "runner_falls_back_to_env")
     source = runner_entry.resolve_token_source(Contract.BOT_TOKEN_PATH, env)
     assert (source.kind, source.read()) == ("env", "")
+
+
+def test_inotify_variant_sees_an_in_place_write_but_not_kubelets_swap(
+    monkeypatch: pytest.MonkeyPatch, mounted: ProjectedSecretDir
+) -> None:
+    apply(monkeypatch, "runner_inotify_on_token_file")
+    watched = runner_entry.resolve_token_source(
+        Contract.BOT_TOKEN_PATH, {"BOT_TOKEN_PATH": str(mounted.path("k8s-token"))}
+    )
+    mounted.path("k8s-token").resolve().write_text("rewritten-in-place")  # what a naive test does
+    assert watched.read() == "rewritten-in-place"
+    mounted.write({"k8s-token": "swapped-by-kubelet"})
+    assert watched.read() == "rewritten-in-place"
+
+
+def test_backup_env_variant_falls_back_only_to_a_non_empty_bot_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env = {"BOT_TOKEN_PATH": str(tmp_path / "absent"), "BOT_TOKEN": "legacy-token"}
+    with pytest.raises(RunnerConfigError):
+        runner_entry.resolve_token_source(Contract.BOT_TOKEN_PATH, env)
+    apply(monkeypatch, "runner_falls_back_to_nonempty_env")
+    source = runner_entry.resolve_token_source(Contract.BOT_TOKEN_PATH, env)
+    assert (source.kind, source.read()) == ("env", "legacy-token")
+    with pytest.raises(RunnerConfigError) as failed:  # nothing to fall back to: still fails fast
+        runner_entry.resolve_token_source(Contract.BOT_TOKEN_PATH, {**env, "BOT_TOKEN": ""})
+    assert failed.value.exit_code is RunnerExit.TOKEN_FILE_UNUSABLE
+
+
+def test_vanishing_file_variant_reads_an_empty_token_where_the_reference_fails(
+    monkeypatch: pytest.MonkeyPatch, mounted: ProjectedSecretDir
+) -> None:
+    env = {"BOT_TOKEN_PATH": str(mounted.path("k8s-token"))}
+    reference = runner_entry.resolve_token_source(Contract.BOT_TOKEN_PATH, env)
+    apply(monkeypatch, "runner_empty_token_when_file_vanishes")
+    lenient = runner_entry.resolve_token_source(Contract.BOT_TOKEN_PATH, env)
+    mounted.write({"other-key": "x"})  # the key removed from the Secret: kubelet removes the file
+    with pytest.raises(RunnerConfigError) as failed:
+        reference.read()
+    assert failed.value.exit_code is RunnerExit.TOKEN_FILE_UNUSABLE and "does not exist" in str(failed.value)
+    assert lenient.read() == ""
+
+
+def test_unstripped_variant_keeps_the_trailing_newline(
+    monkeypatch: pytest.MonkeyPatch, mounted: ProjectedSecretDir
+) -> None:
+    mounted.write({"k8s-token": "the-token\n"})
+    env = {"BOT_TOKEN_PATH": str(mounted.path("k8s-token"))}
+    assert runner_entry.resolve_token_source(Contract.BOT_TOKEN_PATH, env).read() == "the-token"
+    apply(monkeypatch, "runner_keeps_trailing_newline")
+    assert runner_entry.resolve_token_source(Contract.BOT_TOKEN_PATH, env).read() == "the-token\n"
+
+
+def test_folded_variant_reports_rejections_as_generic_connect_failures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    raised = runner_session.InvalidStatus
+    apply(monkeypatch, "runner_hides_rejection_status")
+    assert not issubclass(raised, runner_session.InvalidStatus)
+    assert issubclass(raised, runner_session.InvalidHandshake)  # still caught: retried, logged without status
+
+
+def test_stale_except_variant_lets_a_config_error_escape(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("BOT_TOKEN_PATH", str(tmp_path / "absent"))
+    argv = ["--url", "ws://198.18.0.1:1/ws"]
+    assert runner_entry.main(argv) == RunnerExit.TOKEN_FILE_UNUSABLE
+    apply(monkeypatch, "runner_exits_1_on_config_error")
+    with pytest.raises(RunnerConfigError):  # a traceback and exit 1 in a container
+        runner_entry.main(argv)
+
+
+def test_expiry_is_final_variant_gives_up_on_the_expired_token_close() -> None:
+    module = importlib.import_module("bugzoo.runner_gives_up_on_expired_close")
+
+    def closing(reason: str) -> Any:
+        async def converse(_self: object, _ws: object) -> ConnectionEnded:
+            return ConnectionEnded(False, reason)
+
+        return converse
+
+    dropped = module.final_on_expiry(closing("closed 1012 dropped by test"))
+    assert asyncio.run(dropped(None, None)).reason == "closed 1012 dropped by test"
+    expired = module.final_on_expiry(closing("closed 4001 token expired"))
+    with pytest.raises(RunnerConfigError) as failed:
+        asyncio.run(expired(None, None))
+    assert failed.value.exit_code is RunnerExit.GAVE_UP
 
 
 def test_pre_14_variant_no_longer_catches_what_websockets_raises(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,6 +254,82 @@ def test_late_refresh_variant_waits_for_expiry(monkeypatch: pytest.MonkeyPatch) 
     assert POLICY.decide(record(601), NOW, "sa-uid").refresh
 
 
+def test_ignoring_the_service_account_uid_waits_for_the_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    replaced = POLICY.decide(record(1), NOW, "new-sa-uid")
+    assert (replaced.refresh, replaced.reason) == (True, RefreshReason.SERVICE_ACCOUNT_REPLACED)
+    apply(monkeypatch, "operator_ignores_service_account_replacement")
+    assert not POLICY.decide(record(1), NOW, "new-sa-uid").refresh
+    assert POLICY.decide(record(5), NOW, "new-sa-uid").refresh  # the schedule still applies
+
+
+def test_default_audience_variant_drops_the_configured_audience(monkeypatch: pytest.MonkeyPatch) -> None:
+    bodies: list[dict[str, Any]] = []
+
+    def fake_call(_action: str, _method: object, *args: Any, **_kw: Any) -> dict[str, Any]:
+        bodies.append(args[-1])
+        return {"status": {"token": "minted", "expirationTimestamp": None}}
+
+    api = KubeApi.__new__(KubeApi)
+    api._core = SimpleNamespace(create_namespaced_service_account_token=None)
+    monkeypatch.setattr(api, "_call", fake_call)
+    api.request_token("ns", "sa", 600, ("longhaul-backend",))
+    apply(monkeypatch, "operator_ignores_token_audience")
+    api.request_token("ns", "sa", 600, ("longhaul-backend",))
+    assert [b["spec"]["audiences"] for b in bodies] == [["longhaul-backend"], []]
+
+
+class SecretApi:
+    """What ``_write_secret`` calls on the API, recorded; a patch of an immutable Secret gets 422."""
+
+    def __init__(self, immutable: bool) -> None:
+        self.immutable, self.calls = immutable, list[tuple[str, Any]]()
+
+    def patch_secret(self, _ns: str, _name: str, patch: Any) -> dict[str, Any]:
+        self.calls.append(("patch", patch))
+        if self.immutable:
+            raise ApiError("patch Secret", 422, "Invalid", "field is immutable when `immutable` is set")
+        return {}
+
+    def delete(self, kind: str, _ns: str, _name: str) -> None:
+        self.calls.append(("delete", kind))
+        self.immutable = False
+
+    def create(self, body: Any, *, adopt_existing: bool = True) -> dict[str, Any]:
+        self.calls.append(("create", body))
+        return body
+
+
+def write_secret(immutable: bool) -> SecretApi:
+    api = SecretApi(immutable)
+    reconciler = SimpleNamespace(_api=api, _log=SimpleNamespace(emit=lambda *a, **k: None))
+    token = MintedToken("minted", NOW, NOW + timedelta(seconds=600), "sa-uid")
+    found = TokenRecord(exists=True, has_token=True, immutable=immutable)
+    Reconciler._write_secret(reconciler, SESSION, token, found)  # type: ignore[arg-type]
+    return api
+
+
+def test_the_reference_replaces_an_immutable_secret_and_the_variants_do_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert POLICY.decide(TokenRecord(exists=True, has_token=True, immutable=True), NOW, "sa").reason is (
+        RefreshReason.SECRET_IMMUTABLE
+    )
+    assert [c for c, _ in write_secret(immutable=True).calls] == ["delete", "create"]
+    assert "immutable" not in write_secret(immutable=True).calls[-1][1]  # the replacement is mutable
+    with monkeypatch.context() as patched:
+        apply(patched, "operator_patches_immutable_secret")  # patches, and the 422 propagates
+        with pytest.raises(ApiError):
+            write_secret(immutable=True)
+    with monkeypatch.context() as patched:
+        apply(patched, "operator_writes_immutable_secret")
+        assert [c for c, _ in write_secret(immutable=True).calls] == ["patch"]  # 422 swallowed
+        created = SecretApi(immutable=False)
+        reconciler = SimpleNamespace(_api=created, _log=None)
+        token = MintedToken("minted", NOW, NOW + timedelta(seconds=600), "sa-uid")
+        Reconciler._write_secret(reconciler, SESSION, token, TokenRecord.absent())  # type: ignore[arg-type]
+        assert created.calls[0][0] == "create" and created.calls[0][1]["immutable"] is True
+
+
 def observed(token: TokenRecord) -> Observed:
     return Observed(SESSION, None, "sa-uid", True, True, token, job_exists=True)
 
@@ -172,6 +343,29 @@ def test_forgetful_variant_refreshes_only_what_this_process_minted(monkeypatch: 
     assert Action.MINT_TOKEN not in adopted.actions  # a Secret from before "the restart"
     assert Action.MINT_TOKEN in reconcile.plan(observed(TokenRecord.absent()), NOW, POLICY).actions
     assert Action.MINT_TOKEN in reconcile.plan(observed(record(5)), NOW, POLICY).actions  # now armed
+
+
+# --- backend variants --------------------------------------------------------------------------------
+
+
+def test_audience_blind_variant_builds_a_verifier_without_the_audience(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from backend_stub import __main__ as backend
+
+    keys: Any = object()
+    assert backend.JwksAuthenticator(keys, "longhaul-backend", None).audience == "longhaul-backend"
+    apply(monkeypatch, "backend_ignores_audience")
+    assert backend.JwksAuthenticator(keys, "longhaul-backend", None).audience is None
+
+
+def test_handshake_only_variant_never_closes_at_token_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend_stub import __main__ as backend
+
+    assert backend.BackendPolicy(close_on_token_expiry=True, max_token_age=10).close_on_token_expiry
+    apply(monkeypatch, "backend_keeps_connections_past_token_expiry")
+    policy = backend.BackendPolicy(close_on_token_expiry=True, max_token_age=10)
+    assert (policy.close_on_token_expiry, policy.max_token_age) == (False, 10)
 
 
 # --- the driver's reading of results ----------------------------------------------------------------
@@ -231,3 +425,19 @@ def test_leaked_tokens_are_redacted_from_results_by_fingerprint(tmp_path: Path) 
     assert (
         tmp_path / "bundle" / "runner.log"
     ).read_text() == f"event=connecting token_fp=<token:{fingerprint(token)}>\n"
+
+
+def test_the_kill_matrix_marks_expectations_that_killed_a_variant_alone() -> None:
+    from bugzoo import matrix
+
+    labels = ["runner exit code", "runner log line", "token rotations"]
+    kills = [
+        matrix.Kills("runner_a", {"missing-file": ["runner exit code"]}),
+        matrix.Kills("runner_b", {"legacy": ["runner exit code", "runner log line"]}),
+    ]
+    assert matrix.lonely(labels, kills) == ["runner log line", "token rotations"]
+    table = matrix.render(labels, kills)
+    assert "| runner exit code | ■ | □ | V1 |" in table
+    assert "| token rotations |  |  | **none** |" in table
+    assert "V2 `runner_b`: legacy: runner exit code, runner log line" in table
+    assert "killed no variant alone: `runner log line`, `token rotations`" in table

@@ -14,15 +14,20 @@ import pytest
 from longhaul.contract import Contract
 from longhaul.ledger import Closed, Delivery, Handshake, Record, Request, TcpAccept, evidence_of
 from longhaul.scenarios.catalog import FAST_TIER
-from longhaul.scenarios.evidence import Evidence, Rotation, RunnerRun
+from longhaul.scenarios.evidence import Evidence, FaultRecord, Rotation, RunnerRun
 from longhaul.scenarios.expectations import (
+    EveryHandshakeRejected,
     ExactlyOnceDelivery,
     GivesUpWithin,
     NewTokenOnReconnect,
     NoHandshakes,
+    NoTokenlessHandshake,
     PodSpecFollowsContract,
+    RecoversWithin,
+    RotationsAfterFault,
     RunnerExit,
     SessionFinished,
+    TokensCarryAudience,
 )
 from longhaul.scenarios.model import DecidedEarly
 
@@ -40,8 +45,10 @@ def _evidence(
     return ev
 
 
-def _hs(status: int, fp: str, t: float) -> Handshake:
-    return Handshake("c", "ns", SESSION, status, "", token_fp=fp, t=T0 + t)
+def _hs(
+    status: int, fp: str | None, t: float, *, iat: int | None = None, aud: str | None = None
+) -> Handshake:
+    return Handshake("c", "ns", SESSION, status, "", token_fp=fp, iat=iat, t=T0 + t, aud=aud)
 
 
 def _run(
@@ -159,3 +166,62 @@ def test_after_an_early_end_only_what_was_decided_fails_and_the_rest_is_not_judg
     assert "not judged: token rotations" in verdict.describe()
     evidence.decided_by = []  # the same evidence judged as a complete run fails for the consequences too
     assert "token rotations" in scenario.judge(evidence).failed
+
+
+def test_a_handshake_without_a_token_decides_at_once_and_one_with_a_token_never_does() -> None:
+    expectation = NoTokenlessHandshake()
+    assert expectation.violated(_evidence([_hs(101, "aaaa", 1), _hs(401, "aaaa", 9)]), T0 + 10) == []
+    bare = _evidence([_hs(101, "aaaa", 1), _hs(401, None, 12)])
+    assert expectation.violated(bare, T0 + 13)
+    assert expectation.problems(bare)
+
+
+def _faulted(records: Sequence[Record], fps: Sequence[str], at: float) -> Evidence:
+    evidence = _evidence(records, fps=fps)
+    evidence.faults = [FaultRecord(T0 + at, "recreate the ServiceAccount (revokes old tokens)")]
+    return evidence
+
+
+def test_recovery_counts_only_tokens_issued_after_the_fault_and_is_decided_once_the_bound_passed() -> None:
+    bound = RecoversWithin(18)
+    # Rotation i happens at T0 + i: "aaaa" before the fault at 5 s, "ffff" (index 6) after it.
+    fps = ["aaaa", "b", "c", "d", "e", "f", "ffff"]
+    cached = [_hs(101, "aaaa", 1, iat=int(T0)), _hs(101, "aaaa", 6, iat=int(T0))]  # the cache still says yes
+    assert bound.violated(_faulted(cached, fps, 5), T0 + 20) == []  # inside the bound: not yet decided
+    late = _faulted(cached, fps, 5)
+    assert bound.violated(late, T0 + 26)  # 21 s after the fault, only the old token ever accepted
+    assert bound.problems(late)
+    recovered = _faulted([*cached, _hs(101, "ffff", 16, iat=int(T0) + 6)], fps, 5)
+    assert bound.violated(recovered, T0 + 40) == []
+    assert bound.problems(recovered) == []
+    slow = _faulted([*cached, _hs(101, "ffff", 30, iat=int(T0) + 6)], fps, 5)
+    assert bound.violated(slow, T0 + 40) and bound.problems(slow)
+
+
+def test_rotations_after_the_fault_ignore_tokens_the_secret_held_before_it() -> None:
+    after = RotationsAfterFault(at_least=2)
+    assert RotationsAfterFault(at_least=1).problems(_faulted([], ["aaaa", "bbbb"], 0.5)) == []
+    # A value the Secret held before the fault and takes again after it is no new token.
+    assert after.problems(_faulted([], ["aaaa", "bbbb", "aaaa"], 0.5))
+    assert after.problems(_faulted([], ["aaaa", "bbbb", "cccc"], 0.5)) == []
+    frozen = after.problems(_faulted([], ["aaaa", "bbbb"], 1.5))
+    assert frozen and "saw 0" in frozen[0]
+    assert after.problems(_evidence(fps=["aaaa", "bbbb", "cccc"]))  # no fault applied: nothing to judge
+
+
+def test_a_token_for_another_audience_decides_at_once() -> None:
+    expectation = TokensCarryAudience("longhaul-backend")
+    good = _evidence([_hs(101, "aaaa", 1, aud="longhaul-backend,other")])
+    assert expectation.violated(good, T0 + 2) == [] and expectation.problems(good) == []
+    wrong = _evidence([*good.ledger.handshakes, _hs(401, "bbbb", 4, aud="https://kubernetes.default.svc")])
+    found = expectation.violated(wrong, T0 + 5)
+    assert found and "https://kubernetes.default.svc" in found[0]
+    assert expectation.problems(_evidence())  # nothing presented: nothing proves the audience
+
+
+def test_an_accepted_handshake_decides_every_handshake_rejected() -> None:
+    expectation = EveryHandshakeRejected(401)
+    rejected = _evidence([_hs(401, "aaaa", 1), _hs(401, "aaaa", 3)])
+    assert expectation.violated(rejected, T0 + 4) == [] and expectation.problems(rejected) == []
+    assert expectation.violated(_evidence([*rejected.ledger.handshakes, _hs(101, "aaaa", 5)]), T0 + 6)
+    assert expectation.problems(_evidence())  # no handshake at all is not "every one rejected"
