@@ -221,9 +221,11 @@ class RunnerExit:
                     f"within {within:g}s (+{WRAPPER_SLACK:g}s for the clock's wrapper)"
                 ]
             return []
-        if container_seconds is None or container_seconds > within:
+        if container_seconds is None:
+            return [f"runner {pod} never exited while observed, contract says within {within:g}s"]
+        if container_seconds > within:
             return [
-                f"runner {pod} took {container_seconds}s to exit (container timestamps, 1 s resolution; "
+                f"runner {pod} took {container_seconds:g}s to exit (container timestamps, 1 s resolution; "
                 f"no runner clock in its log), contract says within {within:g}s"
             ]
         return []

@@ -82,6 +82,15 @@ def test_without_stamps_the_container_timestamps_judge() -> None:
     assert "container timestamps" in _judged("no clock here\n", container_seconds=2.0)[0]
 
 
+def test_a_runner_that_never_exited_says_so() -> None:
+    ev = Evidence("x", "ns", "s", started=T)
+    ev.runs = [RunnerRun("p", "Running", None, T, None, "longhaul-clock start 1764628800.1\n")]
+    assert (
+        RunnerExit(66, within=1.0).problems(ev)[-1]
+        == "runner p never exited while observed, contract says within 1s"
+    )
+
+
 def test_the_fail_fast_scenarios_are_bound_to_one_second_and_clocked() -> None:
     for scenario in FAILS_FAST:
         bounds = [e.within for e in scenario.expect if isinstance(e, RunnerExit)]
