@@ -122,7 +122,9 @@ def test_an_exit_bound_is_decided_only_once_it_has_clearly_passed() -> None:
     bound = RunnerExit(66, within=10)
     running = _evidence(runs=[_run(started=1)])
     assert bound.violated(running, T0 + 11) == []  # within the bound plus the clock's slack
-    assert bound.violated(running, T0 + 14)
+    # Past the bound, but a status read now may still say Running for a runner that has exited.
+    assert bound.violated(running, T0 + 20) == []
+    assert bound.violated(running, T0 + 24)
     assert bound.violated(_evidence(runs=[_run(66, finished=2)]), T0 + 30) == []
 
 
@@ -134,7 +136,8 @@ def test_giving_up_is_bounded_from_the_moment_the_runner_went_offline() -> None:
         _hs(401, "aaaa", 12),
     ]
     assert bound.violated(_evidence(offline, runs=[_run()]), T0 + 20) == []
-    assert bound.violated(_evidence(offline, runs=[_run()]), T0 + 27)  # 16 s offline, still running
+    assert bound.violated(_evidence(offline, runs=[_run()]), T0 + 34) == []  # the status may lag
+    assert bound.violated(_evidence(offline, runs=[_run()]), T0 + 37)  # 26 s offline, still running
     assert bound.problems(_evidence(offline, runs=[_run(75, finished=20)])) == []
     late = bound.problems(_evidence(offline, runs=[_run(75, finished=30)]))
     assert late and "19s after going offline" in late[0]
