@@ -29,10 +29,14 @@ from kubernetes import client, config
 args = sys.argv[1:]
 namespace, kubeconfig = args[args.index("--namespace") + 1], args[args.index("--kubeconfig") + 1]
 operator = subprocess.Popen([sys.executable, "-m", "operator_stub", *args])
-core = client.CoreV1Api(config.new_client_from_config(kubeconfig))
+api = config.new_client_from_config(kubeconfig)
+core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
 while operator.poll() is None:
-    try:
-        for secret in core.list_namespaced_secret(namespace).items:
+    try:  # as the operator's own least-privilege identity: get each session's Secret by name
+        group = ("vteam.ambient-code", "v1alpha1", namespace, "agenticsessions")
+        for item in custom.list_namespaced_custom_object(*group)["items"]:
+            name = "ambient-runner-token-" + item["metadata"]["name"]
+            secret = core.read_namespaced_secret(name, namespace)
             if "k8s-token" in (secret.data or {}):
                 print("leaked", base64.b64decode(secret.data["k8s-token"]).decode(), flush=True)
     except Exception:

@@ -299,9 +299,19 @@ def test_the_operators_rbac_grants_every_call_it_makes_and_nothing_it_neither_ma
         timeout=20,
         interval=0.5,
     )
+    # A Secret someone made immutable can only be replaced: the one call that needs "delete".
+    view.core.patch_namespaced_secret(SECRET, view.namespace, {"immutable": True})
+    wait_for(
+        "the immutable Secret replaced",
+        lambda: (op.run(), op.events("replaced-immutable"))[1],
+        bool,
+        timeout=20,
+        interval=0.5,
+    )
     assert not op.events("error") and not op.events("warning"), op.log
     used = {(c.group, c.resource, c.verb) for c in op.api.calls}
     assert ("", "secrets", "patch") in used and ("", "events", "create") in used
+    assert ("", "secrets", "delete") in used
     assert used <= identity.grants, f"missing grants: {sorted(used - identity.grants)}"
     # Granted but not called: only what the session Roles delegate (RBAC escalation check)
     # and the finalizers update that blockOwnerDeletion needs.
