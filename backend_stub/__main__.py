@@ -68,7 +68,24 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> argp
         help="reject tokens issued (iat) more than this many seconds ago; with --close-on-token-expiry "
         "also close connections at iat + this",
     )
+    opt(
+        "--debug-secret-file",
+        type=Path,
+        help="require the secret in this file (stripped) in X-Longhaul-Debug for /debug/*; else 403",
+    )
     opt("--ping-interval", type=float, default=30.0, help="WebSocket ping interval in seconds")
+    opt(
+        "--protocol",
+        choices=["longhaul-wire", "opaque"],
+        default="longhaul-wire",
+        help="longhaul-wire: parse hello/events/done and ack; opaque: record each frame's size, parse none",
+    )
+    p.add_argument(
+        "--health-path",
+        action="append",
+        default=[],
+        help="answer this path with 200 as a health check, not a contact (repeatable)",
+    )
     opt(
         "--close-timeout",
         type=float,
@@ -130,6 +147,16 @@ def authenticator_from(args: argparse.Namespace, env: Mapping[str, str] = os.env
     return SelfSubjectAccessReviewAuthenticator(api, ca, args.kube_insecure)
 
 
+def debug_secret(args: argparse.Namespace) -> str | None:
+    """The /debug/* secret from ``--debug-secret-file``; never logged (``listening`` says only whether)."""
+    if args.debug_secret_file is None:
+        return None
+    secret = Path(args.debug_secret_file).read_text().strip()
+    if not secret:
+        raise SystemExit(f"backend_stub: error: --debug-secret-file {args.debug_secret_file} is empty")
+    return secret
+
+
 async def serve(args: argparse.Namespace, authenticator: Authenticator) -> None:
     ledger = SessionLedger(args.ledger)
     policy = BackendPolicy(
@@ -138,8 +165,10 @@ async def serve(args: argparse.Namespace, authenticator: Authenticator) -> None:
         max_token_age=args.max_token_age,
         ping_interval=args.ping_interval,
         close_timeout=args.close_timeout,
+        protocol=args.protocol,
+        health_paths=tuple(args.health_path),
     )
-    backend = BackendServer(authenticator, ledger, policy)
+    backend = BackendServer(authenticator, ledger, policy, debug_secret=debug_secret(args))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -162,6 +191,7 @@ async def serve(args: argparse.Namespace, authenticator: Authenticator) -> None:
                 max_connection_age=args.max_connection_age,
                 close_on_token_expiry=args.close_on_token_expiry,
                 max_token_age=args.max_token_age,
+                debug_guarded=args.debug_secret_file is not None,
             )
             await stop.wait()
             log_event("stopping")

@@ -15,6 +15,16 @@ needs, each off by default:
 
 ``GET /healthz`` answers ``ok``; ``GET /debug/ledger`` returns the ledger as
 JSON lines, for a backend running in a pod whose file the harness cannot read.
+With a debug secret (``--debug-secret-file``) every ``/debug/*`` request must
+carry it in ``X-Longhaul-Debug`` or gets 403: a backend reachable from pods
+(or a whole cluster) must not let anyone drop sessions or read the ledger.
+
+Paths in ``health_paths`` (a runner pod's own checks, declared by its
+profile) answer ``ok`` and are recorded as health checks, not as contacts.
+
+With ``protocol="opaque"`` (a runner speaking its own protocol) the backend
+parses nothing after the handshake: it records each message's size and type
+(:class:`~longhaul.ledger.Frame`) and sends nothing back but pings.
 
 Below the session handshakes, every TCP accept and every request (any path,
 with the status it got) goes into the ledger too, so a runner that dials a
@@ -24,6 +34,7 @@ wrong path or fails before HTTP still leaves a trace.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import re
 import time
 from dataclasses import dataclass
@@ -41,6 +52,7 @@ from longhaul.ledger import (
     Closed,
     Delivery,
     Finished,
+    Frame,
     Handshake,
     SessionLedger,
     TcpAccept,
@@ -57,6 +69,7 @@ SESSION_PATH = re.compile(
 CLOSE_MAX_AGE = 4000
 CLOSE_TOKEN_EXPIRED = 4001
 CLOSE_DROPPED = 1012  # "service restart"
+DEBUG_HEADER = "X-Longhaul-Debug"
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,8 @@ class BackendPolicy:
     # rejected (401/403/404) connection open.  It also bounds how long SIGTERM
     # takes: websockets' default (10 s) would use up a pod's grace period.
     close_timeout: float = 2.0
+    protocol: str = "longhaul-wire"  # or "opaque": record frames, parse none
+    health_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,8 +118,15 @@ def _aud_claim(claims: Any) -> str | None:
 
 
 class BackendServer:
-    def __init__(self, authenticator: Authenticator, ledger: SessionLedger, policy: BackendPolicy) -> None:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        ledger: SessionLedger,
+        policy: BackendPolicy,
+        debug_secret: str | None = None,
+    ) -> None:
         self.authenticator = authenticator
+        self._debug_secret = debug_secret  # None: /debug/* is open (a loopback-only test backend)
         self.ledger = ledger
         self.policy = policy
         self._admitted: dict[str, Admission] = {}
@@ -159,6 +181,7 @@ class BackendServer:
                 status=response.status_code,
                 session=match["session"] if match else "",
                 reason=response.reason_phrase,
+                health=path in self.policy.health_paths,
             )
         )
 
@@ -168,8 +191,10 @@ class BackendServer:
 
     async def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         url = urlsplit(request.path)
-        if url.path == "/healthz":
+        if url.path == "/healthz" or url.path in self.policy.health_paths:
             return connection.respond(200, "ok\n")
+        if url.path.startswith("/debug/") and not self._debug_allowed(request.headers):
+            return connection.respond(403, "Forbidden\n")
         if url.path == "/debug/ledger":
             return connection.respond(200, "".join(to_json(r) + "\n" for r in self.ledger.records))
         if url.path == "/debug/drop" and request.method == "POST":
@@ -220,6 +245,16 @@ class BackendServer:
             aud=_aud_claim(result.claims),
         )
         return None
+
+    def _debug_allowed(self, headers: Headers) -> bool:
+        """The debug secret, compared in constant time; a missing or repeated header is refused."""
+        if self._debug_secret is None:
+            return True
+        try:
+            given = headers.get(DEBUG_HEADER)
+        except LookupError:  # repeated header
+            return False
+        return given is not None and hmac.compare_digest(given.encode(), self._debug_secret.encode())
 
     def _apply_max_token_age(self, result: AuthResult) -> AuthResult:
         limit = self.policy.max_token_age
@@ -312,6 +347,12 @@ class BackendServer:
             log_event("closed", conn=adm.conn, session=adm.session, code=code, reason=ws.close_reason or None)
 
     async def _converse(self, ws: ServerConnection, adm: Admission) -> None:
+        if self.policy.protocol == "opaque":
+            async for frame in ws:
+                size = len(frame)
+                binary = isinstance(frame, bytes)
+                self.ledger.record(Frame(conn=adm.conn, session=adm.session, size=size, binary=binary))
+            return
         runner_id: str | None = None
         async for frame in ws:
             try:

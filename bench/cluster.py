@@ -8,10 +8,11 @@ figures are what a developer pays on every run, not once per machine.
 * binaries: whether each is cached, and its build time as recorded by the
   last build (``<bin>.build-seconds``; the Go build cache may have been warm
   then); ``--cold-build`` rebuilds all into an empty cache and Go build cache
-  (tens of minutes);
-* up_api_healthy_s / up_control_plane_s / up_node_ready_s: ``LocalProvider.up``
-  to kube-apiserver ``/readyz`` / scheduler healthy / node Ready, timed by the
-  provider's ``on_ready`` hook; down_s: ``down`` to nothing left (the last
+  (about 6.5 min on 2 cores; bench.cold times a whole cold start);
+* up_api_healthy_s / up_control_plane_s / up_node_ready_s / up_services_ready_s:
+  ``LocalProvider.up`` to kube-apiserver ``/readyz`` / scheduler healthy / node
+  Ready / a ClusterIP and cluster DNS answering (the end of ``up``), timed by
+  the provider's ``on_ready`` hook; down_s: ``down`` to nothing left (the last
   run's ``down`` also removes the workload's pods);
 * runner_build_*: runner image build (``bench.images``; cold only with
   ``--cold-image``, in an empty cache), image_load_s: import into the node;
@@ -41,7 +42,7 @@ from bench._util import Figures, markdown, scratch_env, summarize, timed, write_
 from bench._workload import NodeWorkload
 from bench.images import bench_builds
 from longhaul.fixtures.cluster import DEFAULT_K8S_VERSION, ClusterSpec
-from longhaul.fixtures.cluster.local.cluster import LocalCluster, LocalProvider
+from longhaul.fixtures.cluster.local.cluster import LocalCluster, LocalProvider, ensure_local_binaries
 from longhaul.fixtures.cluster.local.hostdeps import node_tools_unavailable_reason
 from longhaul.fixtures.gobuild import kubernetes as kbuild
 from longhaul.fixtures.images.runner import build_pause_image, build_runner_image
@@ -53,13 +54,14 @@ UP_FIGURES = {
     "kube-apiserver": "up_api_healthy_s",
     "kube-scheduler": "up_control_plane_s",
     "node": "up_node_ready_s",
+    "services": "up_services_ready_s",
 }
 
 
 def binaries(version: str) -> dict[str, dict[str, object]]:
     """Per binary: cached now?, and the build time its last build recorded (and when)."""
     out: dict[str, dict[str, object]] = {}
-    for name in (*kbuild.KUBE_COMPONENTS, "etcd"):
+    for name in (*kbuild.KUBE_COMPONENTS, *kbuild.LOCAL_EXTRA_COMPONENTS, "etcd"):
         binary = cache_root() / "bin" / version / name
         record = binary.with_name(f"{name}.build-seconds")
         seconds = float(record.read_text()) if record.exists() else None
@@ -71,7 +73,7 @@ def binaries(version: str) -> dict[str, dict[str, object]]:
 def cold_build(version: str) -> dict[str, dict[str, object]]:
     """Every binary built into an empty cache with an empty Go build cache (modules stay cached)."""
     with scratch_env("LONGHAUL_CACHE", "GOCACHE", prefix="longhaul-cold-build-"):
-        total = timed(lambda: kbuild.ensure_binaries(version))
+        total = timed(lambda: kbuild.ensure_binaries(version, extra=kbuild.LOCAL_EXTRA_COMPONENTS))
         found = binaries(version)
     return {**found, "total (incl. module resolution)": {"cached": False, "build_s": total, "built_at": None}}
 
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     bins = binaries(version)
     cold = cold_build(version) if args.cold_build else {}
     with phase("bench: warming the binary and image caches"):
-        kbuild.ensure_binaries(version)
+        ensure_local_binaries(version)
         build_pause_image()
         figures = bench_builds(1 if args.quick else 3, cold=args.cold_image)
     try:

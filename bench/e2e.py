@@ -1,7 +1,7 @@
 """Figures of the e2e fast tier: wall time against its longest scenario, time to verdict, memory,
 token age at connect and reconnect gaps, and the same tier against a plainly broken runner.
 
-``python -m bench.e2e [--workers N] [--skip-broken] [--json FILE]``.  One cluster is brought up
+``python -m bench.e2e [--workers N|auto] [--skip-broken] [--json FILE]``.  One cluster is brought up
 first (its ``up`` is timed on its own) and reused by every run.  Prints figures, never fails on
 them; the targets of issue 15 are shown beside their figures:
 
@@ -95,9 +95,9 @@ class PeakMemory:
         self._thread.join(timeout=5)
 
 
-def run_fast_tier(artifacts: Path, workers: int, extra: list[str], memory: PeakMemory) -> tuple[float, int]:
+def run_fast_tier(artifacts: Path, workers: str, extra: list[str], memory: PeakMemory) -> tuple[float, int]:
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-o", "testpaths=e2e"]
-    argv += ["-m", "e2e and not soak", "-n", str(workers), "--dist", "worksteal"]
+    argv += ["-m", "e2e and not soak", "-p", "no:hypothesispytest", "-n", workers, "--dist", "worksteal"]
     argv += ["--artifacts-dir", str(artifacts), *extra]
     start = time.perf_counter()
     with subprocess.Popen(
@@ -151,7 +151,11 @@ def print_scenarios(title: str, records: list[dict[str, object]]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.e2e", description=__doc__)
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("LONGHAUL_E2E_WORKERS", "14")))
+    parser.add_argument(
+        "--workers",
+        default=os.environ.get("LONGHAUL_E2E_WORKERS", "auto"),
+        help="xdist workers; auto (as tox -e e2e): one per scenario",
+    )
     parser.add_argument("--skip-broken", action="store_true", help="only the reference implementations")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)

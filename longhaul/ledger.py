@@ -41,7 +41,9 @@ class Request:
     ``path`` never includes the query string.  ``status`` 0 means the bytes
     received were no HTTP request (e.g. a TLS ClientHello on the plain port, or
     a peer that closed before sending one); ``reason`` says which.  ``session``
-    is the session the path names ("" for any other path).
+    is the session the path names ("" for any other path).  ``health``: a
+    health path the implementation's profile declares (its pod's own checks),
+    which is no contact of the runner's.
     """
 
     conn: str
@@ -51,6 +53,7 @@ class Request:
     session: str = ""
     reason: str = ""
     t: float = field(default_factory=time.time)
+    health: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,19 @@ class Finished:
     t: float = field(default_factory=time.time)
 
 
-Record = TcpAccept | Request | Handshake | Delivery | Acked | Closed | Finished
+@dataclass(frozen=True)
+class Frame:
+    """A message on an accepted connection of a runner whose protocol the backend does not parse
+    (``--protocol opaque``): its size and type only, never its content (it may hold anything)."""
+
+    conn: str
+    session: str
+    size: int
+    binary: bool
+    t: float = field(default_factory=time.time)
+
+
+Record = TcpAccept | Request | Handshake | Delivery | Acked | Closed | Finished | Frame
 _KINDS: Final[dict[str, type[Record]]] = {
     "tcp_accept": TcpAccept,
     "request": Request,
@@ -133,6 +148,7 @@ _KINDS: Final[dict[str, type[Record]]] = {
     "acked": Acked,
     "closed": Closed,
     "finished": Finished,
+    "frame": Frame,
 }
 _NAMES: Final[dict[type[Record], str]] = {cls: name for name, cls in _KINDS.items()}
 
@@ -166,17 +182,38 @@ class SessionEvidence:
     # told from it) and every request on this session's path or on a path naming no session.
     requests: tuple[Request, ...] = ()
     tcp_accepts: tuple[TcpAccept, ...] = ()
+    frames: tuple[Frame, ...] = ()  # an opaque protocol's messages
+
+    def _contacts(self) -> tuple[list[TcpAccept], list[Request]]:
+        """TCP accepts and requests, leaving out declared health checks and the connections they came on."""
+        health_conns = {r.conn for r in self.requests if r.health}
+        other_conns = {r.conn for r in self.requests if not r.health} | {h.conn for h in self.handshakes}
+        only_health = health_conns - other_conns
+        return (
+            [a for a in self.tcp_accepts if a.conn not in only_health],
+            [r for r in self.requests if not r.health],
+        )
 
     @property
     def contacted(self) -> bool:
-        """Anything at all reached the backend: a TCP accept, a request (any path), a handshake."""
-        return bool(self.tcp_accepts or self.requests or self.handshakes)
+        """Anything at all reached the backend: a TCP accept, a request (any path), a handshake.
+
+        A declared health path (and the connection it alone came on) is not a contact.
+        """
+        accepts, requests = self._contacts()
+        return bool(accepts or requests or self.handshakes)
+
+    def contact_times(self) -> list[float]:
+        """When anything reached the backend (as :attr:`contacted` counts it): a runner's signs of life."""
+        accepts, requests = self._contacts()
+        return [*(a.t for a in accepts), *(r.t for r in requests), *(h.t for h in self.handshakes)]
 
     def contacts(self) -> list[str]:
         """What reached the backend, one short token-free phrase each, for failure messages."""
+        accepts, requests = self._contacts()
         return [
-            *(f"TCP accept from {a.peer}" for a in self.tcp_accepts),
-            *(f"{r.method or '-'} {r.path or '-'} -> {r.status or r.reason}" for r in self.requests),
+            *(f"TCP accept from {a.peer}" for a in accepts),
+            *(f"{r.method or '-'} {r.path or '-'} -> {r.status or r.reason}" for r in requests),
             *(f"handshake {h.status} token {h.token_fp}" for h in self.handshakes),
         ]
 
@@ -317,4 +354,5 @@ def evidence_of(session: str, records: Iterable[Record]) -> SessionEvidence:
         acks=tuple(r for r in mine if isinstance(r, Acked)),
         requests=tuple(r for r in records if isinstance(r, Request) and r.session in (session, "")),
         tcp_accepts=tuple(r for r in records if isinstance(r, TcpAccept)),
+        frames=tuple(r for r in mine if isinstance(r, Frame)),
     )

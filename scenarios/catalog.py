@@ -16,6 +16,7 @@ from longhaul.contract import Contract, RunnerExit
 from longhaul.scenarios.expectations import (
     EveryHandshakeRejected,
     ExactlyOnceDelivery,
+    FailFastLogLine,
     GivesUpWithin,
     NewTokenOnReconnect,
     NoHandshakes,
@@ -24,6 +25,7 @@ from longhaul.scenarios.expectations import (
     PodSpecFollowsContract,
     ReconnectRejected,
     RecoversWithin,
+    ReplacedBeforeExpiry,
     Rotations,
     RotationsAfterFault,
     RunnerLogMatches,
@@ -33,6 +35,7 @@ from longhaul.scenarios.expectations import (
 from longhaul.scenarios.expectations import (
     RunnerExit as ExitsWith,
 )
+from longhaul.scenarios.failfast_log import Cause
 from longhaul.scenarios.faults import (
     DeleteRunnerPod,
     DeleteTokenSecret,
@@ -63,6 +66,12 @@ GIVES_UP = Timings(refresh_every=s(3), max_token_age=s(10), duration=s(120), giv
 # the container clock's 1 s resolution.
 GAVE_UP_BOUND = GIVES_UP.give_up_after + s(5)
 STARTUP_ALLOWANCE = s(10)  # container start to the runner's first connection attempt, loaded node
+# A legacy runner's token is fixed when kubelet creates its container, so its age at the first
+# connect is the Secret's age then (< refresh_every) plus the whole container start. 10 s was not
+# enough: on a loaded kind node in CI every attempt came at 11-19 s and the first connection was
+# refused, so the scenario judged nothing about reconnects. The backend's policy gets the headroom;
+# the runner's give-up budget and every bound stay as they were.
+LEGACY_ENV = replace(GIVES_UP, max_token_age=s(30))
 
 SURVIVES = (SessionFinished(), ExactlyOnceDelivery(), NoTokenLeaks())
 
@@ -71,8 +80,9 @@ LONG_SESSION = Scenario(
     description="one session stays up across at least 3 rotations; each reconnect presents the new token",
     contract=Contract.BOT_TOKEN_PATH,
     timings=FAST,
+    # Three reconnects with ever newer tokens the Secret held need three rotations: Rotations(3)
+    # beside it could never fail alone (the bug zoo's kill matrix showed it), so it is not repeated.
     expect=(
-        Rotations(at_least=3),
         NewTokenOnReconnect(at_least=3),
         *SURVIVES,
         PodSpecFollowsContract(Contract.BOT_TOKEN_PATH),
@@ -85,7 +95,6 @@ UPSTREAM_CONTRACT = Scenario(
     contract=Contract.UPSTREAM,
     timings=FAST,
     expect=(
-        Rotations(at_least=3),
         NewTokenOnReconnect(at_least=3),
         *SURVIVES,
         PodSpecFollowsContract(Contract.UPSTREAM),
@@ -98,7 +107,7 @@ LEGACY_ENV_FALLBACK = Scenario(
     description="BOT_TOKEN from env connects, and (the original bug) cannot reconnect once that "
     "token is rejected",
     contract=Contract.LEGACY_ENV,
-    timings=GIVES_UP,
+    timings=LEGACY_ENV,
     ends_with="runner-exit",
     expect=(
         ReconnectRejected(status=401),
@@ -111,40 +120,60 @@ LEGACY_ENV_FALLBACK = Scenario(
 )
 
 
-def _fails_fast(variant: str, command: str, cause: str) -> Scenario:
+# A fail-fast scenario points BOT_TOKEN_PATH at a bad file itself, so it means the same whether the
+# operator mounts the token at BOT_TOKEN_PATH's file or at the upstream fixed path.
+ANY_FILE_DELIVERY = frozenset({Contract.UPSTREAM})
+
+
+def _fails_fast(
+    variant: Cause, command: str, path: str, env: dict[str, str] | None = None, env_path: str = ""
+) -> Scenario:
     return Scenario(
         name=f"missing-file-fails-fast-{variant}",
         kind="failfast",
         description=f"BOT_TOKEN_PATH set but the file is {variant}: exit 66 within 1 s, nothing sent",
         contract=Contract.BOT_TOKEN_PATH,
+        accepts_contracts=ANY_FILE_DELIVERY,
         timings=FAIL_FAST,
-        runner=RunnerOverride(command, why=f"point BOT_TOKEN_PATH at a {variant} file"),
+        runner=RunnerOverride(command, why=f"point BOT_TOKEN_PATH at a {variant} file", env=env or {}),
         ends_with="runner-exit",
         expect=(
             # The contract's 1 s, judged on the runner clock (scenarios/runner_clock.py), not 1 s timestamps.
             ExitsWith(int(RunnerExit.TOKEN_FILE_UNUSABLE), within=s(1)),
-            RunnerLogMatches(cause),
+            FailFastLogLine(path, variant, alternatives=(env_path,) if env_path else ()),
             NoHandshakes(),
             NoTokenLeaks(),
         ),
     )
 
 
+# {token_dir} and {token_file}: where the implementation's profile delivers the token.
 FAILS_FAST = (
     _fails_fast(
         "absent",
-        "BOT_TOKEN_PATH=/app/runner-token/absent exec {runner}",
-        r"(?i)/app/runner-token/absent.*(exist|missing|no such|not found)",
+        "BOT_TOKEN_PATH={token_dir}/absent exec {runner}",
+        "{token_dir}/absent",
+        env={"BOT_TOKEN_PATH": "{token_dir}/absent"},
     ),
-    _fails_fast("empty", ": > /tmp/empty && BOT_TOKEN_PATH=/tmp/empty exec {runner}", r"/tmp/empty.*empty"),
+    # Said as env alone, an empty file the runner cannot have written itself is /dev/null.
     _fails_fast(
-        "directory", "BOT_TOKEN_PATH=/app/runner-token exec {runner}", r"/app/runner-token\b.*director"
+        "empty",
+        ": > /tmp/empty && BOT_TOKEN_PATH=/tmp/empty exec {runner}",
+        "/tmp/empty",
+        env={"BOT_TOKEN_PATH": "/dev/null"},
+        env_path="/dev/null",
+    ),
+    _fails_fast(
+        "directory",
+        "BOT_TOKEN_PATH={token_dir} exec {runner}",
+        "{token_dir}",
+        env={"BOT_TOKEN_PATH": "{token_dir}"},
     ),
     _fails_fast(
         "unreadable",
-        "cp /app/runner-token/k8s-token /tmp/t && chmod 000 /tmp/t && "
+        "cp {token_file} /tmp/t && chmod 000 /tmp/t && "
         "BOT_TOKEN_PATH=/tmp/t exec setpriv --reuid=65534 --regid=65534 --clear-groups {runner}",
-        r"/tmp/t.*(ermission|unreadable)",
+        "/tmp/t",
     ),
 )
 
@@ -161,6 +190,7 @@ def _survives(
         name=name,
         kind="fault",
         contract=Contract.BOT_TOKEN_PATH,
+        accepts_contracts=ANY_FILE_DELIVERY,
         timings=timings,
         faults=(fault,),
         needs=needs,
@@ -191,6 +221,7 @@ FAULTS = (
         kind="fault",
         description="the operator stops refreshing: the session must end with exit 75, not hang",
         contract=Contract.BOT_TOKEN_PATH,
+        accepts_contracts=ANY_FILE_DELIVERY,
         timings=GIVES_UP,
         faults=(StopRefreshing(at=s(4)),),
         ends_with="runner-exit",
@@ -211,16 +242,16 @@ ENV_TOKEN_BESIDE_UNUSABLE_FILE = Scenario(
     description="BOT_TOKEN holds a valid token but BOT_TOKEN_PATH names a missing file: exit 66 naming "
     "the path, and no fallback to BOT_TOKEN (no handshake at all, not even an accepted one)",
     contract=Contract.BOT_TOKEN_PATH,
+    accepts_contracts=ANY_FILE_DELIVERY,
     timings=FAIL_FAST,
     runner=RunnerOverride(
-        'BOT_TOKEN="$(cat /app/runner-token/k8s-token)" '
-        "BOT_TOKEN_PATH=/app/runner-token/absent exec {runner}",
+        'BOT_TOKEN="$(cat {token_file})" BOT_TOKEN_PATH={token_dir}/absent exec {runner}',
         why="a valid legacy BOT_TOKEN beside an unusable BOT_TOKEN_PATH",
     ),
     ends_with="runner-exit",
     expect=(
         ExitsWith(int(RunnerExit.TOKEN_FILE_UNUSABLE), within=s(10)),
-        RunnerLogMatches(r"(?i)/app/runner-token/absent.*(exist|missing|no such|not found)"),
+        FailFastLogLine("{token_dir}/absent", "absent"),
         NoHandshakes(),
         NoTokenLeaks(),
     ),
@@ -243,14 +274,17 @@ TOKEN_KEY_REMOVED = Scenario(
     ends_with="runner-exit",
     expect=(
         ExitsWith(int(RunnerExit.TOKEN_FILE_UNUSABLE)),
-        RunnerLogMatches(r"(?i)/app/runner-token/k8s-token.*(exist|missing|no such|not found)"),
+        FailFastLogLine("{token_file}", "absent"),
         NoTokenlessHandshake(),
         NoTokenLeaks(),
     ),
 )
 
 # Offline budget long enough for the replaced Secret to rotate twice before the runner gives up.
-IMMUTABLE = replace(GIVES_UP, give_up_after=s(12))
+# 12 s was not: on a loaded 2-core node the restarted operator took 8 s to start (its Python and
+# kubernetes imports), replaced the Secret once, and the runner gave up 1 s later (kind, local and
+# the existing-cluster test each showed it). The expectations are unchanged; only the runner's input is.
+IMMUTABLE = replace(GIVES_UP, give_up_after=s(20))
 
 IMMUTABLE_SECRET = Scenario(
     name="immutable-token-secret-replaced",
@@ -261,6 +295,7 @@ IMMUTABLE_SECRET = Scenario(
     "rotating; the runner, whose mount is frozen, must fail loudly (exit 75 within its bound) so that "
     "a new pod mounts the replaced Secret",
     contract=Contract.BOT_TOKEN_PATH,
+    accepts_contracts=ANY_FILE_DELIVERY,
     timings=IMMUTABLE,
     faults=(MakeTokenSecretImmutable(at=s(4), operator_away_for=s(9)),),
     ends_with="runner-exit",
@@ -278,6 +313,7 @@ TRAILING_NEWLINE = Scenario(
     description="another writer takes over the Secret and writes each new token with a trailing newline "
     "(kubectl create secret --from-file of a file ending in one): the runner strips it and survives",
     contract=Contract.BOT_TOKEN_PATH,
+    accepts_contracts=ANY_FILE_DELIVERY,
     timings=FAST,
     faults=(TokensWrittenWithSuffix(at=s(2), suffix="\n", every=FAST.refresh_every),),
     expect=(NewTokenOnReconnect(at_least=2), *SURVIVES),
@@ -298,6 +334,7 @@ REVOKED_INSIDE_AUTH_CACHE = Scenario(
     "accepted; dropped again just after the window, the runner must connect with a token of the new "
     "ServiceAccount within the window + 8 s",
     contract=Contract.BOT_TOKEN_PATH,
+    accepts_contracts=ANY_FILE_DELIVERY,
     timings=REVOCATION,
     faults=(
         RecreateServiceAccount(at=REVOKED_AT),
@@ -313,6 +350,7 @@ AUDIENCE_HONOURED = Scenario(
     description=f"the backend accepts only tokens for audience {BACKEND_AUDIENCE!r} (key set + aud "
     "check); the operator is told to mint for it, and the session survives rotations",
     contract=Contract.BOT_TOKEN_PATH,
+    accepts_contracts=ANY_FILE_DELIVERY,
     timings=FAST,
     audiences=Audiences(backend=BACKEND_AUDIENCE, operator=BACKEND_AUDIENCE),
     expect=(TokensCarryAudience(BACKEND_AUDIENCE), NewTokenOnReconnect(at_least=3), *SURVIVES),
@@ -325,6 +363,7 @@ WRONG_AUDIENCE = Scenario(
     f"{BACKEND_AUDIENCE!r}: every handshake gets 401, the runner logs each rejection with its status "
     "and exits 75 within its bound instead of retrying forever",
     contract=Contract.BOT_TOKEN_PATH,
+    accepts_contracts=ANY_FILE_DELIVERY,
     timings=replace(GIVES_UP, duration=s(60)),
     audiences=Audiences(backend=BACKEND_AUDIENCE, operator="some-other-service"),
     ends_with="runner-exit",
@@ -358,3 +397,25 @@ SOAK_LONG_SESSION = Scenario(
     expect=(Rotations(at_least=3), NewTokenOnReconnect(at_least=2), *SURVIVES),
 )
 SOAK_TIER = (SOAK_LONG_SESSION,)
+
+# The implementation's own declared refresh timing (its profile's [timing]), not one longhaul sets:
+# the timings below are placeholders that binding.realtime_timings replaces (>= 3 rotations, ~25 min
+# for a 10 min token refreshed at 7).  Judged from the Secret's history and each token's exp claim.
+REFRESH_MARGIN = s(60)  # a token must be replaced at least this long before its exp
+REALTIME_LONG_SESSION = Scenario(
+    name="realtime-session-survives-declared-refresh",
+    description="the implementation's own refresh threshold and token lifetime: at least 3 rotations, "
+    "each token replaced before its exp minus a margin, the backend closing each connection at its "
+    "token's exp, and the session uninterrupted",
+    contract=Contract.BOT_TOKEN_PATH,
+    accepts_contracts=ANY_FILE_DELIVERY,
+    timings=SOAK,
+    tier="realtime",
+    expect=(
+        Rotations(at_least=3),
+        ReplacedBeforeExpiry(margin=REFRESH_MARGIN),
+        NewTokenOnReconnect(at_least=2),
+        *SURVIVES,
+    ),
+)
+REALTIME_TIER = (REALTIME_LONG_SESSION,)

@@ -17,10 +17,14 @@ from longhaul.tokens import TokenProbe
 
 @dataclass(frozen=True)
 class Rotation:
-    """The token Secret's value changed to the token with fingerprint ``fp`` at ``t``."""
+    """The token Secret's value changed to the token with fingerprint ``fp`` at ``t``.
+
+    ``exp`` is the token's own ``exp`` claim (a claim, never the token), when it has one.
+    """
 
     t: float
     fp: str
+    exp: int | None = None
 
 
 @dataclass(frozen=True)

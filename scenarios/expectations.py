@@ -8,13 +8,29 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from longhaul.contract import Contract
+from longhaul.profiles.loader import load_reference
+from longhaul.profiles.schema import Profile, TokenDelivery
+from longhaul.profiles.templates import render
 from longhaul.scenarios.evidence import Evidence
+from longhaul.scenarios.failfast_log import Cause, naming_line
 from longhaul.scenarios.pod_contract import pod_spec_problems
 from longhaul.scenarios.runner_clock import WRAPPER_SLACK, parse_runner_clock
 from longhaul.tokens import fingerprint
+
+# The reference's exit codes (longhaul.contract.RunnerExit), by the outcome each names in a profile's
+# [exit] table: a profile that promises no exact code for an outcome accepts any non-zero one.
+EXIT_OUTCOMES = {66: "fail_fast", 75: "gave_up", 78: "no_token_source", 143: "interrupted"}
+NOT_WIRE = (
+    "the runner's protocol ({protocol}) has no numbered events or acks: delivery cannot be judged "
+    "(profile {profile})"
+)
+NOT_WIRE_END = (
+    "the runner's protocol ({protocol}) has no end record longhaul can read: only the runner's exit "
+    "is judged (profile {profile})"
+)
 
 # Container timestamps have 1 s resolution and the harness polls: a bound is only called
 # violated while the run goes on once it has clearly passed.
@@ -25,6 +41,10 @@ CLOCK_SLACK = 2.0
 # runner that did exit in time is never condemned on a stale status (its container's own finish
 # time, once the status arrives, is what the final judgement measures).
 STATUS_LAG = 10.0
+# The same, for a runner that has gone quiet (nothing reaches the backend any more): the only sign
+# of it left is the status, and a quiet runner has most likely exited.  Such a status is trusted as
+# "still running" only after much longer: an early end on a guess cuts the evidence short.
+QUIET_STATUS_LAG = 30.0
 
 
 def _ledger_or_problem(evidence: Evidence) -> list[str]:
@@ -33,13 +53,22 @@ def _ledger_or_problem(evidence: Evidence) -> list[str]:
 
 @dataclass(frozen=True)
 class SessionFinished:
-    """The runner declared its last message, the backend acknowledged it, and the pod exited 0."""
+    """The runner declared its last message, the backend acknowledged it, and the pod exited 0.
+
+    With a runner whose protocol longhaul cannot read (``backend_end`` False)
+    only the exit is judged; the backend's record of the end is reported as not
+    judged by :func:`~longhaul.scenarios.binding.bind`.
+    """
 
     label: str = "session finished (runner exit 0, backend recorded the end)"
+    backend_end: bool = True
+
+    def for_profile(self, profile: Profile) -> SessionFinished:
+        return self if profile.runner.protocol == "longhaul-wire" else replace(self, backend_end=False)
 
     def problems(self, evidence: Evidence) -> list[str]:
         found = _ledger_or_problem(evidence)
-        if evidence.ledger is not None and not evidence.ledger.finishes:
+        if self.backend_end and evidence.ledger is not None and not evidence.ledger.finishes:
             found.append(f"backend never recorded the session's end ({evidence.end_reason})")
         last = evidence.last_run
         if last is None or last.exit_code != 0:
@@ -98,8 +127,15 @@ class NewTokenOnReconnect:
         found += self.violated(evidence, evidence.ended)
         newer = sum(1 for a, b in itertools.pairwise(indices) if b > a)
         if newer < self.at_least:
+            # n reconnects with ever newer tokens need n rotations: say which side fell short.
+            rotations = len(evidence.minted) - 1
+            cause = (
+                f"the Secret took only {rotations} new tokens: the operator did not rotate enough"
+                if rotations < self.at_least
+                else "the Secret rotated, the runner did not present the new tokens"
+            )
             found.append(
-                f"expected at least {self.at_least} reconnects with a newer token, saw {newer} "
+                f"expected at least {self.at_least} reconnects with a newer token, saw {newer}; {cause} "
                 f"(accepted {accepted}, minted {evidence.minted})"
             )
         return found
@@ -128,6 +164,11 @@ class ExactlyOnceDelivery:
     """
 
     label: str = "every message exactly once"
+
+    def for_profile(self, profile: Profile) -> ExactlyOnceDelivery | str:
+        if profile.runner.protocol == "longhaul-wire":
+            return self
+        return NOT_WIRE.format(protocol=profile.runner.protocol, profile=profile.name)
 
     def problems(self, evidence: Evidence) -> list[str]:
         found = _ledger_or_problem(evidence)
@@ -196,9 +237,16 @@ class RunnerExit:
     runner image without GNU ``date``) it falls back to the container's 1 s timestamps.
     """
 
-    code: int
+    code: int | None  # None: any non-zero code (a profile that promises no exact one)
     within: float | None = None
     label: str = "runner exit code"
+
+    def for_profile(self, profile: Profile) -> RunnerExit:
+        """The code the profile promises for the outcome the reference's code names (66: fail-fast...)."""
+        outcome = EXIT_OUTCOMES.get(self.code) if self.code is not None else None
+        if outcome is None:
+            return self
+        return replace(self, code=getattr(profile.exit, outcome))
 
     @property
     def wants_runner_clock(self) -> bool:
@@ -210,7 +258,11 @@ class RunnerExit:
         if last is None:
             return [f"no runner pod observed ({evidence.end_reason})"]
         found = []
-        if last.exit_code != self.code:
+        if self.code is None and last.exit_code in (None, 0):
+            found.append(
+                f"runner {last.pod} exited {last.exit_code} ({last.phase}), expected a non-zero code"
+            )
+        elif self.code is not None and last.exit_code != self.code:
             found.append(f"runner {last.pod} exited {last.exit_code} ({last.phase}), expected {self.code}")
         if self.within is not None:
             found += self._too_slow(last.pod, last.log, last.seconds_to_exit, self.within)
@@ -284,10 +336,26 @@ class GivesUpWithin:
         return []
 
     def violated(self, evidence: Evidence, now: float) -> list[str]:
+        """Decided while the run goes on only on evidence that cannot be stale.
+
+        A runner that still dials the backend past its bound proves it is alive: the
+        backend's own record says so, whatever the pod's status lags behind.  A runner
+        that has gone quiet may have exited already, its status not yet in the API:
+        only a status that has said "running" for far longer than such a lag decides
+        it (the final judgement measures the container's own finish time either way).
+        """
         since, last = self._offline_since(evidence), evidence.last_run
         if since is None or last is None or last.finished is not None:
             return []
-        if now - since > self.seconds + CLOCK_SLACK + STATUS_LAG:
+        bound = since + self.seconds + CLOCK_SLACK
+        ledger = evidence.ledger
+        alive = [t for t in ledger.contact_times() if t > bound] if ledger is not None else []
+        if alive:
+            return [
+                f"runner {last.pod} still dialling the backend {max(alive) - since:.0f}s after going "
+                f"offline, bound {self.seconds:g}s"
+            ]
+        if now - since > self.seconds + CLOCK_SLACK + QUIET_STATUS_LAG:
             return [
                 f"runner {last.pod} still running {now - since:.0f}s after going offline, "
                 f"bound {self.seconds:g}s"
@@ -309,6 +377,62 @@ class RunnerLogMatches:
             tail = "\n".join(log.splitlines()[-5:])
             return [f"no log line matching {self.pattern!r}; last lines:\n{tail}"]
         return []
+
+
+@dataclass(frozen=True)
+class FailFastLogLine:
+    """The last runner pod's log has a line naming the unusable token file and why, in any wording.
+
+    ``path`` is a template (``{token_dir}``, ``{token_file}``: where the
+    profile's delivery puts the token), filled by :meth:`for_profile`; the line
+    is judged by :func:`~longhaul.scenarios.failfast_log.naming_line`, which
+    accepts the path and a ``cause`` in either order.  Filled by
+    :meth:`with_paths` when bound to a profile; unbound, the reference's paths.
+    """
+
+    path: str
+    cause: Cause = "any"
+    label: str = "runner log names the path and the cause"
+    # Other paths the same set-up may use (an env-only override points at /dev/null, not /tmp/empty).
+    alternatives: tuple[str, ...] = ()
+
+    def with_paths(self, paths: dict[str, str]) -> FailFastLogLine:
+        """The path template filled (by :func:`~longhaul.scenarios.binding.bind`, for its contract)."""
+        return replace(
+            self,
+            path=render(self.path, paths),
+            alternatives=tuple(render(a, paths) for a in self.alternatives),
+        )
+
+    def problems(self, evidence: Evidence) -> list[str]:
+        last = evidence.last_run
+        log = last.log if last else ""
+        unbound = token_paths(None)
+        paths = [render(p, unbound) if "{" in p else p for p in (self.path, *self.alternatives)]
+        if not any(naming_line(log, path, self.cause) for path in paths):
+            tail = "\n".join(log.splitlines()[-5:])
+            return [
+                f"no log line names {' or '.join(paths)} with a cause ({self.cause}); last lines:\n{tail}"
+            ]
+        return []
+
+
+def token_paths(profile: Profile | None, contract: Contract | None = None) -> dict[str, str]:
+    """``{token_dir}`` and ``{token_file}`` where ``contract``'s delivery (else the profile's first file
+    delivery) puts the token; the reference profile's without a profile."""
+    profile = profile or load_reference()
+    chosen = [contract] if contract is not None else []
+    delivery = next(
+        (
+            profile.deliveries[c]
+            for c in [*chosen, Contract.BOT_TOKEN_PATH, Contract.UPSTREAM]
+            if c in profile.deliveries and c is not Contract.LEGACY_ENV
+        ),
+        None,
+    )
+    if delivery is None:
+        return {"token_dir": "", "token_file": ""}
+    return {"token_dir": delivery.mount_dir, "token_file": delivery.token_file(profile.names.token_key)}
 
 
 @dataclass(frozen=True)
@@ -353,6 +477,20 @@ class PodSpecFollowsContract:
 
     contract: Contract
     label: str = "runner pod spec follows the token contract"
+    delivery: TokenDelivery | None = None  # the profile's; None: the reference's
+    token_key: str | None = None
+    secret_template: str | None = None  # the token Secret's name template ({session})
+
+    def for_profile(self, profile: Profile) -> PodSpecFollowsContract | str:
+        delivery = profile.deliveries.get(self.contract)
+        if delivery is None:
+            return f"profile {profile.name} delivers no {self.contract.value} token"
+        return replace(
+            self,
+            delivery=delivery,
+            token_key=profile.names.token_key,
+            secret_template=profile.names.token_secret,
+        )
 
     def problems(self, evidence: Evidence) -> list[str]:
         if not evidence.runs:
@@ -361,10 +499,13 @@ class PodSpecFollowsContract:
 
     def violated(self, evidence: Evidence, now: float) -> list[str]:
         """A pod's spec never changes once created: a wrong one is wrong for good."""
+        secret = render(self.secret_template, {"session": evidence.session}) if self.secret_template else None
         return [
             f"pod {run.pod}: {problem}"
             for run in evidence.runs
-            for problem in pod_spec_problems(run.pod_spec, self.contract)
+            for problem in pod_spec_problems(
+                run.pod_spec, self.contract, self.delivery, token_key=self.token_key, secret_name=secret
+            )
         ]
 
 
@@ -551,3 +692,38 @@ class EveryHandshakeRejected:
         if ledger is None or not ledger.accepted:
             return []
         return [f"{len(ledger.accepted)} handshake(s) accepted: {[h.token_fp for h in ledger.accepted]}"]
+
+
+@dataclass(frozen=True)
+class ReplacedBeforeExpiry:
+    """Each token in the Secret was replaced at least ``margin`` seconds before its own ``exp``.
+
+    The real-time tier's verdict on the refresh itself, from the harness's watch
+    of the Secret (when each value appeared) and each token's ``exp`` claim: an
+    operator that refreshes late, or only after expiry, fails here whatever the
+    runner does.  The last token is judged only if the session outlived its ``exp``.
+    """
+
+    margin: float
+    label: str = "token replaced before it expires"
+
+    def problems(self, evidence: Evidence) -> list[str]:
+        first_seen: dict[str, tuple[float, int | None]] = {}
+        for r in evidence.rotations:
+            first_seen.setdefault(r.fp, (r.t, r.exp))
+        ordered = sorted(first_seen.items(), key=lambda item: item[1][0])
+        if len(ordered) < 2:
+            return [f"the Secret never took a second token ({len(ordered)} seen)"]
+        found = []
+        for (fp, (_, exp)), (_, (replaced, _)) in itertools.pairwise(ordered):
+            if exp is None:
+                found.append(f"token {fp} has no exp claim to judge its refresh by")
+            elif replaced > exp - self.margin:
+                found.append(
+                    f"token {fp} replaced {replaced - exp:+.0f}s from its exp, wanted at least "
+                    f"{self.margin:g}s before it"
+                )
+        last_fp, (_, last_exp) = ordered[-1]
+        if last_exp is not None and evidence.ended > last_exp:
+            found.append(f"token {last_fp} expired at {last_exp} and was never replaced")
+        return found

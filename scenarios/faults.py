@@ -9,7 +9,12 @@ cluster) skip with a reason instead of failing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
+
+from longhaul.capabilities import Capability
+
+# A fault that stops the operator can only be applied to one the harness may stop and start.
+STOPS_OPERATOR = frozenset({Capability.RESTART_OPERATOR})
 
 
 class PlatformControls(Protocol):
@@ -64,6 +69,8 @@ class RecreateServiceAccount:
 
 @dataclass(frozen=True)
 class RestartOperator:
+    needs: ClassVar[frozenset[Capability]] = STOPS_OPERATOR
+
     at: float
     down_for: float = 2.0
 
@@ -78,6 +85,8 @@ class RestartOperator:
 @dataclass(frozen=True)
 class StopRefreshing:
     """The operator stops for good: tokens age past the backend's limit and reconnects must fail loudly."""
+
+    needs: ClassVar[frozenset[Capability]] = STOPS_OPERATOR
 
     at: float
 
@@ -161,6 +170,8 @@ class MakeTokenSecretImmutable:
     next check, and the scenario would show either outcome at random.
     """
 
+    needs: ClassVar[frozenset[Capability]] = STOPS_OPERATOR
+
     at: float
     operator_away_for: float = 9.0
 
@@ -194,6 +205,8 @@ class TokensWrittenWithSuffix:
     What ``kubectl create secret generic --from-file`` of a file ending in a newline,
     or a secret-sync tool copying such a file, produces.
     """
+
+    needs: ClassVar[frozenset[Capability]] = STOPS_OPERATOR
 
     at: float
     suffix: str = "\n"

@@ -9,14 +9,16 @@ that evidence.  The same scenario runs on every provider and, with other
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from longhaul.capabilities import Capability
 from longhaul.contract import Contract
 
-Tier = Literal["fast", "soak"]
+# fast: seconds-long refreshes (needs a settable refresh); soak: real 600 s tokens, refresh set to 240 s;
+# realtime: the implementation's own declared refresh timing, sized to see 3 rotations (nightly).
+Tier = Literal["fast", "soak", "realtime"]
 # A scenario's kind is also a pytest marker: `-m failfast`, `-m "fault and fast"`.
 Kind = Literal["rotation", "fallback", "failfast", "fault"]
 # How the session ends: the backend's ledger says finished, or the runner pod terminates.
@@ -102,10 +104,19 @@ class DecidedEarly(Protocol):
 
 @dataclass(frozen=True)
 class RunnerOverride:
-    """Run the runner container with another command (e.g. to point BOT_TOKEN_PATH elsewhere)."""
+    """Run the runner another way (e.g. to point BOT_TOKEN_PATH elsewhere).
 
-    command: str  # shell command line, run with /bin/sh -c
+    ``command`` is a shell line run with ``/bin/sh -c`` (it needs an operator
+    that takes a runner command); ``env``, when the same set-up can be said as
+    environment alone, is the way for an operator that only passes the session's
+    environment through.  Both are templates: ``{runner}`` (the runner under
+    test), ``{token_dir}`` and ``{token_file}`` (where the profile's delivery
+    puts the token), filled when the scenario is bound to a profile.
+    """
+
+    command: str  # shell command line, run with /bin/sh -c; "" when only env applies
     why: str
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,12 @@ class Scenario:
     tier: Tier = "fast"
     kind: Kind = "rotation"
     description: str = ""
+    # Expectations the implementation under test cannot be judged on (label -> why), set when the
+    # scenario is bound to a profile (longhaul.scenarios.binding): reported as not judged, never passed.
+    not_judgeable: Mapping[str, str] = field(default_factory=dict)
+    # Other token contracts under which the scenario means the same (e.g. a fail-fast scenario sets
+    # BOT_TOKEN_PATH itself, whatever the operator mounts): used when the profile lacks ``contract``.
+    accepts_contracts: frozenset[Contract] = frozenset()
 
     @property
     def disrupts_cluster(self) -> bool:
@@ -162,22 +179,25 @@ class Scenario:
 
         After an early end (``evidence.decided_by``) the run was cut short on
         purpose, so an expectation that needed the rest of it cannot be judged:
-        the deciding ones are judged in full, the other :class:`DecidedEarly`
-        ones by what had already happened, and the rest are reported as not
-        judged (never as passed, never as failed for a consequence of the cut).
+        the deciding ones are judged in full (the final evidence may refute the
+        decision: then they held), the other :class:`DecidedEarly` ones by what
+        had already happened, and the rest are reported as not judged (never as
+        passed, never as failed for a consequence of the cut).
         """
         if not evidence.decided_by:
             return Verdict(
-                self.name, {e.label: found for e in self.expect if (found := e.problems(evidence))}
+                self.name,
+                {e.label: found for e in self.expect if (found := e.problems(evidence))},
+                dict(self.not_judgeable),
             )
         failed: dict[str, list[str]] = {}
-        not_judged: dict[str, str] = {}
+        not_judged: dict[str, str] = dict(self.not_judgeable)
         why = f"the run ended early, decided by: {', '.join(evidence.decided_by)}"
         for e in self.expect:
             if e.label in evidence.decided_by:
-                found = e.problems(evidence) or [
-                    f"decided early and confirmed at the end ({evidence.end_reason})"
-                ]
+                # Judged in full on the final evidence: a decision made on a status that was stale
+                # (the exit had happened, its report had not arrived) is refuted here, not upheld.
+                found = e.problems(evidence)
             elif isinstance(e, DecidedEarly):
                 found = e.violated(evidence, evidence.ended)
             else:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,8 +33,13 @@ CLEAN_WITHIN_SECONDS = 120.0  # SIGTERM grace + SIGKILL per group, then the name
 
 
 def _listening(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
-        return True
+    """A socket in LISTEN on ``port`` at any address (the backend binds only the pod-facing one)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                    return True
     return False
 
 
@@ -51,6 +55,15 @@ def _namespaces(core: client.CoreV1Api, run_id: str) -> list[str]:
     except ApiException as exc:
         return [f"? ({exc.status})"]
     return [f"{ns.metadata.name} ({ns.status.phase})" for ns in found]
+
+
+def _cluster_roles(rbac: client.RbacAuthorizationV1Api, run_id: str) -> list[str]:
+    """ClusterRoles the run installed (the operator's): cluster-scoped, they outlive its namespace."""
+    try:
+        found = rbac.list_cluster_role(label_selector=f"{RUN_LABEL}={run_id}", _request_timeout=10).items
+    except ApiException as exc:
+        return [f"? ({exc.status})"]
+    return [str(role.metadata.name) for role in found]
 
 
 def _children(pid: int) -> list[int]:
@@ -119,6 +132,12 @@ def test_a_killed_harness_leaves_nothing_behind(
         core = client.CoreV1Api(admin_client(cluster.kubeconfig))
         namespaces = [ns.split()[0] for ns in _namespaces(core, run_id)]
         assert namespaces, f"the scenario namespace carries {RUN_LABEL}={run_id}"
+        rbac = client.RbacAuthorizationV1Api(core.api_client)
+        assert wait_for(
+            "the operator's ClusterRole, labelled with the run",
+            lambda: _cluster_roles(rbac, run_id),
+            timeout=60,
+        ), "the run installs a ClusterRole for its operator"
         started = wait_for(
             "the backend and operator running",
             lambda: _run_processes(artifacts, namespaces),
@@ -135,6 +154,7 @@ def test_a_killed_harness_leaves_nothing_behind(
             return {
                 "processes": _run_processes(artifacts, namespaces),
                 "namespaces": _namespaces(core, run_id),
+                "cluster roles": _cluster_roles(rbac, run_id),
                 "listening": _listening(int(port)),
                 "registry": (runs_root() / run_id).exists(),
                 "harness processes": [c for c in workers if pid_alive(c)],
@@ -151,6 +171,7 @@ def test_a_killed_harness_leaves_nothing_behind(
         assert remains == {
             "processes": [],
             "namespaces": [],
+            "cluster roles": [],
             "listening": False,
             "registry": False,
             "harness processes": [],

@@ -21,8 +21,9 @@ def runner_ref(cluster: Cluster) -> str:
 def test_a_working_cluster_is_ready_with_figures(cluster: Cluster, runner_ref: str) -> None:
     readiness = probe_cluster(cluster, runner_ref, timeout=90)
     assert readiness.pod_running_s > 0
-    assert readiness.secret_update_s >= 0 and readiness.host_reached_s >= 0
-    assert "cluster ready: probe pod Running in" in readiness.header_line()
+    assert readiness.secret_update_s >= 0 and (readiness.host_reached_s or -1) >= 0
+    assert readiness.host_reachable and readiness.node_version.startswith("v1.")  # the kubelet's own
+    assert f"cluster ready: node {readiness.node_version}, probe pod Running in" in readiness.header_line()
 
 
 def test_an_image_the_node_cannot_get_is_reported_as_such(cluster: Cluster) -> None:
@@ -41,3 +42,8 @@ def test_a_host_address_pods_cannot_reach_is_reported_as_such(cluster: Cluster, 
 
     with pytest.raises(ClusterNotReady, match=r"cannot reach the harness host at http://127\.0\.0\.1:"):
         probe_cluster(Unreachable(), runner_ref, timeout=20)  # type: ignore[arg-type]
+    # --backend-site auto: an unreachable host is an answer (the backend goes into the cluster)
+    tried = probe_cluster(Unreachable(), runner_ref, timeout=60, host_check="try", host_timeout=5)  # type: ignore[arg-type]
+    assert not tried.host_reachable and "cannot reach the harness host" in tried.host_problem
+    skipped = probe_cluster(Unreachable(), runner_ref, timeout=60, host_check="skip")  # type: ignore[arg-type]
+    assert not skipped.host_reachable and "not checked" in skipped.host_problem

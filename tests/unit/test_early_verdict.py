@@ -8,6 +8,7 @@ run still in progress does not, so a run is never cut short by a guess.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -24,6 +25,7 @@ from longhaul.scenarios.expectations import (
     NoTokenlessHandshake,
     PodSpecFollowsContract,
     RecoversWithin,
+    Rotations,
     RotationsAfterFault,
     RunnerExit,
     SessionFinished,
@@ -136,13 +138,35 @@ def test_giving_up_is_bounded_from_the_moment_the_runner_went_offline() -> None:
         _hs(401, "aaaa", 12),
     ]
     assert bound.violated(_evidence(offline, runs=[_run()]), T0 + 20) == []
-    assert bound.violated(_evidence(offline, runs=[_run()]), T0 + 34) == []  # the status may lag
-    assert bound.violated(_evidence(offline, runs=[_run()]), T0 + 37)  # 26 s offline, still running
+    # Quiet since: it has most likely exited, its status not yet in the API (seen to lag > 10 s).
+    assert bound.violated(_evidence(offline, runs=[_run()]), T0 + 40) == []
+    assert bound.violated(_evidence(offline, runs=[_run()]), T0 + 57)  # 46 s offline, still "running"
     assert bound.problems(_evidence(offline, runs=[_run(75, finished=20)])) == []
     late = bound.problems(_evidence(offline, runs=[_run(75, finished=30)]))
     assert late and "19s after going offline" in late[0]
     reconnected = [*offline, _hs(101, "bbbb", 14)]
-    assert bound.violated(_evidence(reconnected, runs=[_run()]), T0 + 40) == []  # back online: no clock
+    assert bound.violated(_evidence(reconnected, runs=[_run()]), T0 + 60) == []  # back online: no clock
+
+
+@pytest.mark.parametrize(
+    "sign",
+    [
+        _hs(401, "aaaa", 27),
+        TcpAccept("c9", "10.0.0.9:4242", t=T0 + 27),
+        Request("c9", "GET", "/wrong", 404, t=T0 + 27),
+    ],
+    ids=["handshake", "tcp-accept", "request"],
+)
+def test_a_runner_still_dialling_past_its_bound_is_decided_at_once_whatever_its_status(sign: Record) -> None:
+    """The backend's own record of a dial is proof of life no status lag can make stale."""
+    bound = GivesUpWithin(13)
+    offline = [_hs(101, "aaaa", 1), Closed("c", SESSION, 1000, "token aged out", t=T0 + 11)]
+    within = [*offline, replace(sign, t=T0 + 25)]  # type: ignore[type-var]
+    assert bound.violated(_evidence(within, runs=[_run()]), T0 + 28) == []  # 14 s: within bound + slack
+    found = bound.violated(_evidence([*offline, sign], runs=[_run()]), T0 + 28)
+    assert found and "still dialling the backend 16s after going offline" in found[0]
+    health = Request("c8", "GET", "/health", 200, t=T0 + 27, health=True)
+    assert bound.violated(_evidence([*offline, health], runs=[_run()]), T0 + 28) == []  # not a dial
 
 
 def test_every_early_expectation_of_the_fast_tier_agrees_with_its_final_judgement() -> None:
@@ -157,18 +181,34 @@ def test_every_early_expectation_of_the_fast_tier_agrees_with_its_final_judgemen
 
 def test_after_an_early_end_only_what_was_decided_fails_and_the_rest_is_not_judged() -> None:
     """The bug zoo's kill matrix needs the cause, not the consequences of cutting the run short."""
-    scenario = next(s for s in FAST_TIER if s.name == "long-session-survives-rotations")
+    long_session = next(s for s in FAST_TIER if s.name == "long-session-survives-rotations")
+    # With an expectation judged only on a complete run (no early verdict of its own) beside the rest.
+    scenario = replace(long_session, expect=(Rotations(at_least=3), *long_session.expect))
     bad = RunnerRun("p", "Running", None, T0, None, "", {"containers": [{"name": "runner"}]}, uid="u")
     evidence = _evidence([_hs(101, "aaaa", 1)], runs=[bad], fps=["aaaa"])
     evidence.ended, evidence.decided_at = T0 + 5, T0 + 5
     evidence.decided_by = [PodSpecFollowsContract(Contract.BOT_TOKEN_PATH).label]
     verdict = scenario.judge(evidence)
     assert list(verdict.failed) == evidence.decided_by
-    assert "token rotations" in verdict.not_judged
+    rotations = Rotations(at_least=3).label
+    assert rotations in verdict.not_judged
     assert "every message exactly once" not in verdict.not_judged  # judged by what had happened: nothing bad
-    assert "not judged: token rotations" in verdict.describe()
+    assert f"not judged: {rotations}" in verdict.describe()
     evidence.decided_by = []  # the same evidence judged as a complete run fails for the consequences too
-    assert "token rotations" in scenario.judge(evidence).failed
+    assert rotations in scenario.judge(evidence).failed
+
+
+def test_too_few_newer_reconnects_name_the_side_that_fell_short() -> None:
+    """n reconnects with ever newer tokens need n rotations: the problem says whose they were."""
+    expectation = NewTokenOnReconnect(at_least=2)
+    few = _evidence([_hs(101, "aaaa", 1), _hs(101, "bbbb", 5)], fps=["aaaa", "bbbb"])
+    assert "the operator did not rotate enough" in " ".join(expectation.problems(few))
+    stale = _evidence([_hs(101, "aaaa", 1), _hs(101, "aaaa", 5)], fps=["aaaa", "bbbb", "cccc"])
+    assert "the runner did not present the new tokens" in " ".join(expectation.problems(stale))
+    enough = _evidence(
+        [_hs(101, "aaaa", 1), _hs(101, "bbbb", 5), _hs(101, "cccc", 9)], fps=["aaaa", "bbbb", "cccc"]
+    )
+    assert expectation.problems(enough) == []
 
 
 def test_a_handshake_without_a_token_decides_at_once_and_one_with_a_token_never_does() -> None:
@@ -228,3 +268,20 @@ def test_an_accepted_handshake_decides_every_handshake_rejected() -> None:
     assert expectation.violated(rejected, T0 + 4) == [] and expectation.problems(rejected) == []
     assert expectation.violated(_evidence([*rejected.ledger.handshakes, _hs(101, "aaaa", 5)]), T0 + 6)
     assert expectation.problems(_evidence())  # no handshake at all is not "every one rejected"
+
+
+def test_an_early_decision_the_final_evidence_refutes_fails_nothing() -> None:
+    """Decided on a stale status ("still running"), the exit's report arriving by the end: it held."""
+    legacy = next(s for s in FAST_TIER if s.name == "legacy-env-fallback")
+    gives_up = next(e for e in legacy.expect if isinstance(e, GivesUpWithin))
+    offline = [
+        _hs(101, "aaaa", 1),
+        Closed("c", SESSION, 4000, "token aged out", t=T0 + 11),
+        _hs(401, "aaaa", 12),
+    ]
+    evidence = _evidence(offline, runs=[_run(75, finished=21)], fps=["aaaa"])
+    evidence.ended, evidence.decided_at = T0 + 60, T0 + 60
+    evidence.decided_by = [gives_up.label]
+    assert gives_up.label not in legacy.judge(evidence).failed
+    evidence.runs = [_run(75, finished=40)]  # and one the final evidence upholds
+    assert "29s after going offline" in legacy.judge(evidence).failed[gives_up.label][0]

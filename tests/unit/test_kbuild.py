@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from longhaul.fixtures.gobuild import kubernetes as kbuild
 from longhaul.fixtures.gobuild.kubernetes import (
     _replaces_match,
     ensure_binaries,
@@ -64,3 +67,20 @@ def test_a_module_go_get_extended_still_matches_its_rendered_go_mod() -> None:
 def test_only_known_commands_can_be_requested() -> None:
     with pytest.raises(ValueError, match="cannot build kube-nonsense"):
         ensure_binaries("v1.34.4", extra=("kube-nonsense",))
+
+
+def test_the_local_provider_builds_kube_proxy_with_the_same_module() -> None:
+    assert set(kbuild.LOCAL_EXTRA_COMPONENTS) <= set(kbuild.BUILDABLE)
+    assert "kube-proxy" in kbuild.LOCAL_EXTRA_COMPONENTS
+
+
+def test_coredns_version_is_the_one_kubeadm_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    consts = tmp_path / "cmd/kubeadm/app/constants/constants.go"
+    consts.parent.mkdir(parents=True)
+    consts.write_text('const (\n\t// CoreDNSVersion is the version of CoreDNS to be deployed if it is used\n'
+                      '\tCoreDNSVersion = "v1.12.1"\n)\n')  # fmt: skip
+    monkeypatch.setattr(kbuild, "_module_info", lambda version: {"Dir": str(tmp_path)})
+    assert kbuild.coredns_version_for("v1.34.4") == "v1.12.1"
+    consts.write_text("const ()\n")
+    with pytest.raises(kbuild.BuildError, match="CoreDNSVersion"):
+        kbuild.coredns_version_for("v1.34.4")

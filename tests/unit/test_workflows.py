@@ -243,7 +243,7 @@ def tox_commands(*posargs: str) -> configparser.ConfigParser:
             "tox",
             "config",
             "-e",
-            "py,e2e,soak,mutants",
+            "py,e2e,soak,realtime,mutants",
             "-k",
             "commands",
             "--",
@@ -262,10 +262,14 @@ def tox_commands(*posargs: str) -> configparser.ConfigParser:
 
 def test_tox_passes_pytest_arguments_through() -> None:
     config = tox_commands("-k", "fallback", "--keep-cluster")
-    for env in ("py", "e2e", "soak", "mutants"):
+    for env in ("py", "e2e", "soak", "realtime", "mutants"):
         command = config[f"testenv:{env}"]["commands"]
         assert command.endswith("-k fallback --keep-cluster"), (env, command)
-    for env, selection in (("e2e", "-m 'e2e and not soak'"), ("soak", "-m soak")):
+    for env, selection in (
+        ("e2e", "-m 'e2e and not soak'"),
+        ("soak", "-m 'soak and not realtime'"),
+        ("realtime", "-m realtime"),
+    ):
         assert f"-o testpaths=e2e {selection}" in config[f"testenv:{env}"]["commands"]
 
 

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import urllib.error
+import urllib.request
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -220,3 +221,50 @@ def test_a_session_handshake_also_leaves_its_accept_and_request(stubs: StubBench
     assert found == [(f"/api/projects/{stubs.namespace}/sessions/{stubs.session}/ws", 401, "Unauthorized")]
     assert [h.status for h in backend.evidence(stubs.session).handshakes] == [401]
     assert isinstance(backend.ledger().records[0], TcpAccept)
+
+
+def test_debug_endpoints_need_the_secret_which_is_never_logged(stubs: StubBench) -> None:
+    secret = "s3cret-" + os.urandom(8).hex()
+    secret_file = stubs.root / "debug-secret"
+    secret_file.write_text(secret + "\n")
+    backend = stubs.backend("--debug-secret-file", str(secret_file))
+    assert backend.http("/healthz") == "ok\n"  # health stays open: kubelet probes carry no secret
+    for path, method in (("/debug/ledger", "GET"), ("/debug/drop", "POST")):
+        for headers in ({}, {"X-Longhaul-Debug": "wrong"}, {"X-Longhaul-Debug": secret[:-1]}):
+            with pytest.raises(urllib.error.HTTPError) as info:
+                backend.http(path, method, headers)
+            assert info.value.code == 403, (path, headers)
+            info.value.close()
+    good = {"X-Longhaul-Debug": secret}
+    assert backend.http("/debug/drop", "POST", good) == "dropped 0\n"
+    assert "/debug/drop" in backend.http("/debug/ledger", headers=good)
+    backend.stop()
+    log = backend.log.read_text()
+    assert "debug_guarded=true" in log.lower() or "debug_guarded=True" in log, log
+    assert secret not in log and secret not in backend.ledger_path.read_text()
+
+
+def test_an_opaque_protocol_is_recorded_frame_by_frame_never_parsed(stubs: StubBench) -> None:
+    """A runner speaking its own JSON protocol: no 1008 for a non-wire message, no acks, frames recorded
+    (sizes only); a declared health path answers 200 and is no contact."""
+    backend = stubs.backend("--protocol", "opaque", "--health-path", "/health")
+    url = backend.url(stubs.namespace, stubs.session)
+    health = url.split("/api/")[0].replace("ws://", "http://") + "/health"
+    with urllib.request.urlopen(health, timeout=10) as answer:
+        assert answer.status == 200
+    assert not backend.evidence(stubs.session).contacted
+    headers = {"Authorization": f"Bearer {stubs.mint()}"}
+    with connect(url, additional_headers=headers, proxy=None, open_timeout=10) as ws:
+        ws.send('{"type":"agent.start","session":"s"}')
+        ws.send('{"type":"agent.step","step":1,"text":"hello"}')
+        ws.send(b"\x00\x01")
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=1)  # nothing comes back: no acks, no close
+    ev = wait_for(
+        "three frames recorded",
+        lambda: backend.evidence(stubs.session),
+        lambda e: len(e.frames) == 3 and bool(e.closes),
+        timeout=10,
+    )
+    assert [(f.size, f.binary) for f in ev.frames] == [(36, False), (45, False), (2, True)]
+    assert ev.closes[-1].code == 1000 and not ev.deliveries and not ev.finishes

@@ -1,0 +1,5 @@
+import sys
+
+from ambient_operator.controller import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from ambient_runner.app import main
+
+sys.exit(main())
