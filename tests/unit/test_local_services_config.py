@@ -113,6 +113,18 @@ def test_router_forward_rules_are_found_by_the_bridge_teardown(tmp_path: Path) -
         assert router.comment in saved and _rule_is_ours(saved, network.network_name, network.subnet)
 
 
+def test_pods_reach_the_service_router_without_the_hosts_nat(tmp_path: Path) -> None:
+    """The exemption names exactly pod -> service range out of the router link, and returns early."""
+    network = BridgeNetwork.for_cluster("unit", 7, tmp_path)
+    router = ServiceRouter.for_network(network, 7, service_subnet(7), tmp_path)
+    (rule,) = router.nat_rules()
+    assert rule[rule.index("-s") + 1] == str(network.subnet)
+    assert rule[rule.index("-d") + 1] == str(service_subnet(7))
+    assert rule[rule.index("-o") + 1] == router.host_if and rule[-2:] == ["-j", "RETURN"]
+    saved = f"-A POSTROUTING {' '.join(rule)}"
+    assert router.comment in saved and _rule_is_ours(saved, network.network_name, network.subnet)
+
+
 def _reply(query: bytes, rcode: int, addresses: list[str]) -> bytes:
     """What a server sends: the question echoed, answers naming it by a compression pointer."""
     qid = struct.unpack("!H", query[:2])[0]
