@@ -111,24 +111,24 @@ def _backend_site() -> str:
     return os.environ.get("LONGHAUL_EXISTING_BACKEND_SITE") or "cluster"
 
 
-def _junit_outcomes(path: Path) -> dict[str, str]:
-    outcomes = {}
+def _junit_cases(path: Path) -> dict[str, tuple[str, str]]:
+    """Each test case's outcome (``passed``, ``failure``, ``error``, ``skipped: <reason>``) and, for a
+    failure or error, the first lines of its message: what a person reads first."""
+    cases = {}
     for case in ET.parse(path).getroot().iter("testcase"):
-        found = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
-        outcomes[case.get("name", "?")] = found[0] if found else "passed"
-        if found == ["skipped"]:
-            outcomes[case.get("name", "?")] += ": " + str(case.find("skipped").get("message", ""))  # type: ignore[union-attr]
-    return outcomes
+        found = [child for child in case if child.tag in ("failure", "error", "skipped")]
+        outcome, message = "passed", ""
+        if found:
+            child = found[0]
+            text = (child.get("message") or child.text or "").strip()
+            outcome = f"skipped: {text}" if child.tag == "skipped" else child.tag
+            message = "" if child.tag == "skipped" else "\n  ".join(text.splitlines()[:12])
+        cases[case.get("name", "?")] = (outcome, message)
+    return cases
 
 
-def _junit_failures(path: Path) -> str:
-    """Each failed or errored case and the first lines of its message: what a person reads first."""
-    lines = []
-    for case in ET.parse(path).getroot().iter("testcase"):
-        for child in case:
-            if child.tag in ("failure", "error"):
-                text = (child.get("message") or child.text or "").strip().splitlines()[:12]
-                lines.append(f"{child.tag.upper()} {case.get('name', '?')}:\n  " + "\n  ".join(text))
+def _failures(cases: dict[str, tuple[str, str]]) -> str:
+    lines = [f"{o.upper()} {name}:\n  {m}" for name, (o, m) in cases.items() if o in ("failure", "error")]
     return "\n".join(lines) or "no failed case in the JUnit report"
 
 
@@ -182,11 +182,12 @@ def test_the_fast_tier_passes_on_an_existing_cluster_named_by_a_non_current_cont
     ]  # fmt: skip
     run = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=FAST_TIER_TIMEOUT)
     tail = (run.stdout + run.stderr)[-6000:]
-    outcomes = _junit_outcomes(junit) if junit.exists() else {}
+    cases = _junit_cases(junit) if junit.exists() else {}
+    outcomes = {name: outcome for name, (outcome, _) in cases.items()}
     judged = {name: o for name, o in outcomes.items() if not o.startswith("skipped")}
     if run.returncode != 0 or not judged or any(o != "passed" for o in judged.values()):
         kept_at = _keep_artifacts(tmp_path / "artifacts", pytestconfig)
-        why = _junit_failures(junit) if junit.exists() else "no JUnit report"
+        why = _failures(cases) if junit.exists() else "no JUnit report"
         pytest.fail(
             f"the inner run exited {run.returncode}; its artifacts: {kept_at}\n{why}\n"
             f"--- its output's tail:\n{tail}"
