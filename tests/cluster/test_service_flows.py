@@ -1,18 +1,18 @@
 """An established pod -> ClusterIP connection survives the host losing its conntrack entry.
 
-Why this test exists: the fast tier on an existing cluster failed about one run
-in two because a runner's WebSocket to an in-cluster backend, through the
-backend's ClusterIP, stopped carrying packets mid-session.  conntrack showed
-the host's entry for that flow destroyed while ESTABLISHED; the host had also
-masqueraded the flow, so the next packet was NATed afresh (or, from the
-server's side, arrived for an address the host no longer mapped) and the
-router's entry no longer matched.  The local provider now forwards
-pod -> ClusterIP un-NATed (``fixtures/cluster/local/servicenet.py``), so a lost
-host entry is harmless.  This test deletes the entry on purpose, three times,
-while a server pod streams ticks to a client pod through a Service, and
-requires the stream to go on both ways.  The server speaks first after each
-deletion (it ticks every 50 ms, the client answers once a second), which is
-the direction the NATed path could not recover from.
+Why: the fast tier on an existing cluster failed about one run in two because
+a runner's WebSocket to an in-cluster backend, through the backend's
+ClusterIP, went silent mid-session.  The main cause was the pod bridge's
+moving MAC (``tests/node/test_bridge_address.py``); while chasing it, conntrack
+also showed a host entry for such a flow destroyed while ESTABLISHED, and with
+the host masquerading the flow as well, that alone kills it: the server side's
+next packet arrives for the host's link address with no mapping and is reset.
+The local provider now forwards pod -> ClusterIP un-NATed
+(``fixtures/cluster/local/servicenet.py``).  This test deletes the entry on
+purpose, three times, while a server pod streams ticks to a client pod through
+a Service, and requires the stream to go on both ways.  The server speaks
+first after each deletion (it ticks every 50 ms, the client answers once a
+second), which is the direction the NATed path could not recover from.
 """
 
 from __future__ import annotations
