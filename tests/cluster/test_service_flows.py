@@ -26,7 +26,7 @@ from kubernetes import client
 
 from longhaul.fixtures.cluster import Cluster
 from longhaul.fixtures.kube.clients import admin_client
-from longhaul.fixtures.kube.pods import pod_logs, wait_pod
+from longhaul.fixtures.kube.pods import pod_logs, script_pod, wait_pod
 from longhaul.fixtures.util.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -58,7 +58,15 @@ conn.close()
 
 CLIENT = r"""
 import json, os, socket, time
-conn = socket.create_connection((os.environ["TARGET"], 9000), timeout=5)
+connect_by = time.monotonic() + 30  # the server may not listen yet, nor its endpoint be programmed
+while True:
+    try:
+        conn = socket.create_connection((os.environ["TARGET"], 9000), timeout=5)
+        break
+    except OSError:
+        if time.monotonic() > connect_by:
+            raise
+        time.sleep(0.2)
 conn.settimeout(3)
 print("CONNECTED", flush=True)
 lines = conn.makefile()
@@ -89,25 +97,6 @@ print("RESULT " + json.dumps({"ticks": ticks, "sent": sent, "counted": counted,
 """
 
 
-def _pod(name: str, image: str, script: str, env: dict[str, str], labels: dict[str, str]) -> client.V1Pod:
-    return client.V1Pod(
-        metadata=client.V1ObjectMeta(name=name, labels=labels),
-        spec=client.V1PodSpec(
-            restart_policy="Never",
-            automount_service_account_token=False,
-            containers=[
-                client.V1Container(
-                    name=name,
-                    image=image,
-                    image_pull_policy="Never",
-                    command=["python3", "-c", script],
-                    env=[client.V1EnvVar(name=k, value=v) for k, v in env.items()],
-                )
-            ],
-        ),
-    )
-
-
 def _delete_host_entries(pod_ip: str, cluster_ip: str) -> int:
     """``conntrack -D`` on the host for the flow, in either orientation; how many entries went.
 
@@ -135,7 +124,8 @@ def test_an_established_clusterip_flow_survives_the_host_losing_its_conntrack_en
     if cluster.provider != "local":
         pytest.skip("the host-side path to the service router is the local provider's")
     core = client.CoreV1Api(admin_client(cluster.kubeconfig))
-    core.create_namespaced_pod(namespace, _pod("ticker", runner_image, SERVER, {}, {"app": "ticker"}))
+    server = script_pod("ticker", runner_image, ["python3", "-c", SERVER], labels={"app": "ticker"})
+    core.create_namespaced_pod(namespace, server)
     service = core.create_namespaced_service(
         namespace,
         client.V1Service(
@@ -146,7 +136,9 @@ def test_an_established_clusterip_flow_survives_the_host_losing_its_conntrack_en
     cluster_ip = service.spec.cluster_ip
     wait_pod(core, namespace, "ticker", ("Running",), timeout=POD_TIMEOUT_S)
     env = {"TARGET": cluster_ip, "DURATION": str(4 + DELETIONS * 4)}
-    core.create_namespaced_pod(namespace, _pod("listener", runner_image, CLIENT, env, {}))
+    core.create_namespaced_pod(
+        namespace, script_pod("listener", runner_image, ["python3", "-c", CLIENT], env=env)
+    )
     wait_for(
         "the client pod's connection through the ClusterIP",
         lambda: pod_logs(core, namespace, "listener"),

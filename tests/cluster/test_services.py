@@ -28,7 +28,7 @@ from kubernetes.client.rest import ApiException
 
 from longhaul.fixtures.cluster import Cluster
 from longhaul.fixtures.kube.clients import admin_client
-from longhaul.fixtures.kube.pods import pod_logs, wait_pod
+from longhaul.fixtures.kube.pods import pod_logs, script_pod, wait_pod
 from longhaul.fixtures.util.waiting import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -69,31 +69,16 @@ print("RESULT " + json.dumps(result, sort_keys=True), flush=True)
 
 
 def _probe_pod(name: str, image: str, env: dict[str, str], ca_configmap: bool = False) -> client.V1Pod:
-    env_vars = [client.V1EnvVar(name=k, value=v) for k, v in {**env, "DEADLINE": str(POD_DEADLINE_S)}.items()]
+    env = {**env, "DEADLINE": str(POD_DEADLINE_S)}
     mounts, volumes = [], []
     if ca_configmap:  # the CA every namespace gets (kube-root-ca.crt), without mounting a token
-        env_vars.append(client.V1EnvVar(name="API_CA", value="/ca/ca.crt"))
+        env["API_CA"] = "/ca/ca.crt"
         mounts.append(client.V1VolumeMount(name="ca", mount_path="/ca", read_only=True))
         volumes.append(
             client.V1Volume(name="ca", config_map=client.V1ConfigMapVolumeSource(name="kube-root-ca.crt"))
         )
-    return client.V1Pod(
-        metadata=client.V1ObjectMeta(name=name),
-        spec=client.V1PodSpec(
-            restart_policy="Never",
-            automount_service_account_token=False,
-            containers=[
-                client.V1Container(
-                    name="probe",
-                    image=image,
-                    image_pull_policy="Never",
-                    command=["python3", "-c", PROBE],
-                    env=env_vars,
-                    volume_mounts=mounts,
-                )
-            ],
-            volumes=volumes,
-        ),
+    return script_pod(
+        name, image, ["python3", "-c", PROBE], env=env, mounts=mounts, volumes=volumes, pull_policy="Never"
     )
 
 
@@ -125,22 +110,8 @@ def test_a_pod_resolves_the_cluster_and_reaches_a_clusterip_service(
 ) -> None:
     core = client.CoreV1Api(admin_client(cluster.kubeconfig))
     marker = f"pong-{uuid.uuid4().hex[:8]}"
-    server = client.V1Pod(
-        metadata=client.V1ObjectMeta(name="web", labels={"app": "web"}),
-        spec=client.V1PodSpec(
-            automount_service_account_token=False,
-            containers=[
-                client.V1Container(
-                    name="web",
-                    image=runner_image,
-                    image_pull_policy="Never",
-                    command=["sh", "-c", f"mkdir -p /srv && echo {marker} > /srv/ping && cd /srv && "
-                             "exec python3 -m http.server 8080"],
-                    ports=[client.V1ContainerPort(container_port=8080)],
-                )
-            ],
-        ),
-    )  # fmt: skip
+    serve = f"mkdir -p /srv && echo {marker} > /srv/ping && cd /srv && exec python3 -m http.server 8080"
+    server = script_pod("web", runner_image, ["sh", "-c", serve], labels={"app": "web"}, pull_policy="Never")
     core.create_namespaced_pod(namespace, server)
     service = client.V1Service(
         metadata=client.V1ObjectMeta(name="web"),
